@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+// Normlab: the layers of ../shared/DESIGN.md, one target each, created as they get code.
+import PackageDescription
+
+let package = Package(
+    name: "Normlab",
+    products: [
+        .executable(name: "normlab", targets: ["normlab"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (module maps). The REPL uses libedit; Preview uses libpng and libjpeg.
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+
+        // Tensor, primitive ops (Reference/ kernels), autograd, RNG, printing.
+        .target(name: "Engine"),
+
+        .executableTarget(
+            name: "normlab",
+            dependencies: [
+                "Engine", "CEditLine", "CPNG", "CJPEG",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+    ]
+)

@@ -1,0 +1,48 @@
+import Synchronization
+
+/// Engine-wide settings: which backend runs the kernels, how many threads it may use, the
+/// allocation limit, and how tensors print. Safe to read and change from any thread.
+public enum Runtime {
+    struct Settings: Sendable {
+        var backend: any Backend = ReferenceBackend()
+        var threads: Int = 1
+        var allocationLimit: Int = 4 << 30
+        var printOptions = PrintOptions()
+        var generator = RandomGenerator(seed: 0)
+    }
+    static let settings = Mutex(Settings())
+
+    /// The backend that runs every primitive kernel. Switching never changes results beyond
+    /// float rounding; the reference backend is the readable oracle.
+    public static var backend: any Backend {
+        get { settings.withLock { $0.backend } }
+        set { settings.withLock { $0.backend = newValue } }
+    }
+
+    /// Threads a backend may use (the reference backend always uses one).
+    public static var threads: Int {
+        get { settings.withLock { $0.threads } }
+        set { settings.withLock { $0.threads = max(1, newValue) } }
+    }
+
+    /// Largest single tensor, in bytes, an op may allocate; beyond it ops throw
+    /// `EngineError.allocationTooLarge` instead of exhausting memory. Default 4 GiB.
+    public static var allocationLimit: Int {
+        get { settings.withLock { $0.allocationLimit } }
+        set { settings.withLock { $0.allocationLimit = newValue } }
+    }
+
+    public static var printOptions: PrintOptions {
+        get { settings.withLock { $0.printOptions } }
+        set { settings.withLock { $0.printOptions = newValue } }
+    }
+
+    /// Restarts the global random stream used by `randn`/`rand` when no generator is passed.
+    public static func seed(_ seed: UInt64) {
+        settings.withLock { $0.generator = RandomGenerator(seed: seed) }
+    }
+
+    static func withGlobalGenerator<R>(_ body: (inout RandomGenerator) throws -> R) rethrows -> R {
+        try settings.withLock { try body(&$0.generator) }
+    }
+}
