@@ -42,6 +42,7 @@ public func cos(_ x: Tensor) throws -> Tensor { try Tensor.unary(.cos, x) }
 /// xᵖ elementwise for a constant exponent.
 public func pow(_ x: Tensor, _ p: Float) throws -> Tensor { try Tensor.unary(.pow(p), x) }
 /// xʸ elementwise for positive x, as exp(y·log x).
+@_disfavoredOverload
 public func pow(_ x: Tensor, _ y: Tensor) throws -> Tensor { try exp(y * log(x)) }
 /// 1/√x
 public func rsqrt(_ x: Tensor) throws -> Tensor { try pow(x, Float(-0.5)) }
@@ -288,27 +289,37 @@ extension Tensor {
 
 // MARK: - Indexing
 
-/// One position in a subscript: a single index (the axis disappears, as in NumPy), a range,
-/// or every element of the axis.
-public enum TensorIndex: ExpressibleByIntegerLiteral, Sendable {
+/// One position in a subscript: a single index (the axis disappears, as in NumPy), a range
+/// (bounds may be negative or missing), or every element of the axis.
+public enum TensorIndex: Sendable, TensorIndexExpression {
     case at(Int)
     case range(Int?, Int?)
     case all
+    public var tensorIndex: TensorIndex { self }
+}
 
-    public init(integerLiteral value: Int) { self = .at(value) }
-    public static func range(_ r: Range<Int>) -> TensorIndex { .range(r.lowerBound, r.upperBound) }
-    public static func range(_ r: ClosedRange<Int>) -> TensorIndex { .range(r.lowerBound, r.upperBound + 1) }
+/// What can stand in a tensor subscript: `x[1]`, `x[0..<2, -1]`, `x[.all, 1...]`.
+public protocol TensorIndexExpression { var tensorIndex: TensorIndex { get } }
+extension Int: TensorIndexExpression { public var tensorIndex: TensorIndex { .at(self) } }
+extension Range: TensorIndexExpression where Bound == Int {
+    public var tensorIndex: TensorIndex { .range(lowerBound, upperBound) }
+}
+extension ClosedRange: TensorIndexExpression where Bound == Int {
+    public var tensorIndex: TensorIndex { .range(lowerBound, upperBound == -1 ? nil : upperBound + 1) }
+}
+extension PartialRangeFrom: TensorIndexExpression where Bound == Int {
+    public var tensorIndex: TensorIndex { .range(lowerBound, nil) }
+}
+extension PartialRangeUpTo: TensorIndexExpression where Bound == Int {
+    public var tensorIndex: TensorIndex { .range(nil, upperBound) }
+}
+extension PartialRangeThrough: TensorIndexExpression where Bound == Int {
+    public var tensorIndex: TensorIndex { .range(nil, upperBound == -1 ? nil : upperBound + 1) }
 }
 
 extension Tensor {
-    public subscript(_ indices: TensorIndex...) -> Tensor {
-        get throws { try index(indices) }
-    }
-    public subscript(_ range: Range<Int>) -> Tensor {
-        get throws { try index([.range(range)]) }
-    }
-    public subscript(_ range: ClosedRange<Int>) -> Tensor {
-        get throws { try index([.range(range)]) }
+    public subscript(_ indices: any TensorIndexExpression...) -> Tensor {
+        get throws { try index(indices.map(\.tensorIndex)) }
     }
 
     /// NumPy-style basic indexing: negative indices count from the end; a range is clipped to

@@ -8,9 +8,10 @@ public enum Runtime {
         var threads: Int = 1
         var allocationLimit: Int = 4 << 30
         var printOptions = PrintOptions()
-        var generator = RandomGenerator(seed: 0)
     }
     static let settings = Mutex(Settings())
+    // Its own lock: filling a tensor from it allocates, which reads the settings.
+    static let generator = Mutex(RandomGenerator(seed: 0))
 
     /// The backend that runs every primitive kernel. Switching never changes results beyond
     /// float rounding; the reference backend is the readable oracle.
@@ -39,10 +40,10 @@ public enum Runtime {
 
     /// Restarts the global random stream used by `randn`/`rand` when no generator is passed.
     public static func seed(_ seed: UInt64) {
-        settings.withLock { $0.generator = RandomGenerator(seed: seed) }
+        generator.withLock { $0 = RandomGenerator(seed: seed) }
     }
 
     static func withGlobalGenerator<R>(_ body: (inout RandomGenerator) throws -> R) rethrows -> R {
-        try settings.withLock { try body(&$0.generator) }
+        try generator.withLock { try body(&$0) }
     }
 }

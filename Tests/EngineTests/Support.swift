@@ -1,0 +1,166 @@
+import Foundation
+import XCTest
+@testable import Engine
+
+/// The package root, found from this file's path (Tests/EngineTests/Support.swift).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func loadVectors(_ name: String) throws -> [String: Any] {
+    let url = packageRoot.appendingPathComponent("Tests/Vectors/\(name)")
+    let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+    guard let dictionary = object as? [String: Any] else { throw TestDataError("\(name) is not a JSON object") }
+    return dictionary
+}
+
+struct TestDataError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A tensor from nested JSON arrays of numbers (shape inferred) or a single number.
+func tensor(_ nested: Any?) throws -> Tensor {
+    var dims: [Int] = []
+    var probe: Any? = nested
+    while let array = probe as? [Any] {
+        dims.append(array.count)
+        probe = array.first
+    }
+    var values: [Float] = []
+    func flatten(_ value: Any?, depth: Int) throws {
+        if let array = value as? [Any] {
+            guard depth < dims.count, array.count == dims[depth] else { throw TestDataError("ragged array") }
+            for element in array { try flatten(element, depth: depth + 1) }
+        } else if let number = value as? NSNumber {
+            values.append(number.floatValue)
+        } else {
+            throw TestDataError("not a number: \(String(describing: value))")
+        }
+    }
+    try flatten(nested, depth: 0)
+    return try Tensor(shape: Shape(dims), elements: values)
+}
+
+/// The largest |a − e| / (|e| + floor) over all elements, and where it happened.
+func maxRelativeError(_ actual: Tensor, _ expected: Tensor, floor: Double = 1e-6) -> (error: Double, index: Int) {
+    var worst = (error: 0.0, index: -1)
+    for (i, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
+        let error = Swift.abs(Double(a) - Double(e)) / (Swift.abs(Double(e)) + floor)
+        if error > worst.error || (error.isNaN && !worst.error.isNaN) { worst = (error, i) }
+    }
+    return worst
+}
+
+/// Asserts that `actual` and `expected` agree elementwise: |a − e| ≤ atol + rtol·|e|.
+/// The message reports the worst element, so a failure says by how much.
+@discardableResult
+func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
+                 _ what: String = "", file: StaticString = #filePath, line: UInt = #line) -> Double {
+    guard actual.shape == expected.shape else {
+        XCTFail("\(what): shape \(actual.shape) ≠ expected \(expected.shape)", file: file, line: line)
+        return .infinity
+    }
+    var worstExcess = 0.0, worstIndex = -1, worstRelative = 0.0
+    for (i, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
+        let difference = Swift.abs(Double(a) - Double(e))
+        let allowed = atol + rtol * Swift.abs(Double(e))
+        let excess = difference.isNaN ? .infinity : difference - allowed
+        worstRelative = Swift.max(worstRelative, difference / Swift.max(Swift.abs(Double(e)), 1e-12))
+        if excess > worstExcess { worstExcess = excess; worstIndex = i }
+    }
+    if worstIndex >= 0 {
+        let a = actual.scalars[worstIndex], e = expected.scalars[worstIndex]
+        XCTFail("\(what): element \(worstIndex) is \(a), expected \(e) (|Δ| = \(Swift.abs(a - e)), allowed \(atol + rtol * Double(Swift.abs(e))))",
+                file: file, line: line)
+    }
+    return worstRelative
+}
+
+func assertThrows(_ expected: EngineError, _ body: () throws -> Any, file: StaticString = #filePath, line: UInt = #line) {
+    do {
+        let value = try body()
+        XCTFail("expected \(expected), got a result: \(value)", file: file, line: line)
+    } catch let error as EngineError {
+        XCTAssertEqual(error, expected, file: file, line: line)
+    } catch {
+        XCTFail("expected \(expected), got \(error)", file: file, line: line)
+    }
+}
+
+// MARK: - Finite differences
+
+/// ∂f/∂x by central differences with one Richardson step, (4·D(h/2) − D(h)) / 3, whose
+/// truncation error is O(h⁴). The step is the one actually taken after rounding to Float.
+func numericalGradient(_ inputs: [Tensor], wrt index: Int, h: Float, _ f: ([Tensor]) throws -> Double) throws -> Tensor {
+    var result = [Float](repeating: 0, count: inputs[index].count)
+    for j in 0..<inputs[index].count {
+        func central(_ step: Float) throws -> Double {
+            var plus = inputs, minus = inputs
+            let x = inputs[index].scalars[j]
+            let (xp, xm) = (x + step, x - step)
+            try plus[index].withUnsafeMutableBufferPointer { $0[j] = xp }
+            try minus[index].withUnsafeMutableBufferPointer { $0[j] = xm }
+            return try (f(plus) - f(minus)) / (Double(xp) - Double(xm))
+        }
+        result[j] = Float((4 * (try central(h / 2)) - (try central(h))) / 3)
+    }
+    return try Tensor(shape: inputs[index].shape, elements: result)
+}
+
+/// Checks the gradient of every input of `f` against finite differences. f's output is
+/// projected on a fixed random tensor first, so every entry of the Jacobian counts.
+func checkGradients(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 2e-3, atol: Double = 2e-3,
+                    file: StaticString = #filePath, line: UInt = #line,
+                    _ f: ([Tensor]) throws -> Tensor) throws {
+    let projection = try projectionFor(f(inputs))
+    func loss(_ xs: [Tensor]) throws -> Tensor { try (f(xs) * projection).sum() }
+    let leaves = inputs.map { $0.requiringGrad() }
+    let analytic = try grad(of: loss(leaves), wrt: leaves)
+    for i in inputs.indices {
+        let numeric = try numericalGradient(inputs, wrt: i, h: h) { Double(try loss($0).item()) }
+        assertClose(analytic[i], numeric, rtol: rtol, atol: atol, "∂/∂input \(i)", file: file, line: line)
+    }
+}
+
+/// Checks second-order gradients: G(x) = Σᵢ ⟨∂L/∂xᵢ, vᵢ⟩ with the first-order gradients
+/// built by `grad(createGraph: true)`; ∂G/∂x from the engine must match finite differences
+/// of G (that is, of the engine's own first-order gradients).
+func checkSecondOrder(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 3e-3, atol: Double = 3e-3,
+                      file: StaticString = #filePath, line: UInt = #line,
+                      _ f: ([Tensor]) throws -> Tensor) throws {
+    let projection = try projectionFor(f(inputs))
+    var rng = RandomGenerator(seed: 11)
+    let directions = try inputs.map { try Tensor.randn($0.shape, generator: &rng) }
+    func G(_ xs: [Tensor]) throws -> Tensor {
+        let leaves = xs.map { $0.requiresGrad ? $0 : $0.requiringGrad() }
+        let loss = try (f(leaves) * projection).sum()
+        let grads = try grad(of: loss, wrt: leaves, createGraph: true)
+        var total = Tensor(0)
+        for (g, v) in zip(grads, directions) { total = try total + (g * v).sum() }
+        return total
+    }
+    let leaves = inputs.map { $0.requiringGrad() }
+    let g = try G(leaves)
+    let analytic = g.requiresGrad ? try grad(of: g, wrt: leaves) : try inputs.map { try Tensor.zeros($0.shape) }
+    for i in inputs.indices {
+        let numeric = try numericalGradient(inputs, wrt: i, h: h) { Double(try G($0).item()) }
+        assertClose(analytic[i], numeric, rtol: rtol, atol: atol, "∂²: input \(i)", file: file, line: line)
+    }
+}
+
+private func projectionFor(_ output: Tensor) throws -> Tensor {
+    var rng = RandomGenerator(seed: 5)
+    return try Tensor.randn(output.shape, generator: &rng)
+}
+
+/// Random inputs of the given shape, scaled and kept at least `awayFromZero` from 0 so
+/// functions with a kink at 0 (relu, abs, max ties) are differentiable where we probe.
+func randomInput(_ shape: Shape, seed: UInt64, scale: Float = 1, awayFromZero: Float = 0, positive: Bool = false) throws -> Tensor {
+    var rng = RandomGenerator(seed: seed)
+    let values = (0..<shape.count).map { _ -> Float in
+        var v = rng.nextNormal() * scale
+        if positive { v = Swift.abs(v) + 0.5 }
+        if Swift.abs(v) < awayFromZero { v = v < 0 ? v - awayFromZero : v + awayFromZero }
+        return v
+    }
+    return try Tensor(shape: shape, elements: values)
+}
