@@ -227,7 +227,10 @@ extension Tensor {
         }
         let batchA = Shape(Array(a.shape.dims.dropLast(2)))
         let batchB = Shape(Array(b.shape.dims.dropLast(2)))
-        let batch = try Shape.broadcast([batchA, batchB], op: "matmul")
+        guard let batch = try? Shape.broadcast([batchA, batchB], op: "matmul") else {
+            throw EngineError.shapeMismatch(op: "matmul", shapes: [a.shape, b.shape],
+                                            reason: "batch axes \(batchA) and \(batchB) cannot broadcast")
+        }
         let result = try Shape(batch.dims + [m, n]).validated(op: "matmul")
         // A batch-free operand is shared by every batch (stride 0); a broadcast one is expanded.
         func operand(_ t: Tensor, _ own: Shape) throws -> (Tensor, Int) {
