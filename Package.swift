@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "normlab", targets: ["normlab"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "NN", targets: ["NN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,6 +20,8 @@ let package = Package(
 
         // Tensor, primitive ops (Reference/ kernels), autograd, RNG, printing.
         .target(name: "Engine"),
+        // Layers, spectral norm, AdaIN, the WGAN-GP loss, Adam, checkpoints.
+        .target(name: "NN", dependencies: ["Engine"]),
 
         .executableTarget(
             name: "normlab",
@@ -27,6 +30,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        // Helpers the test targets share: reference vectors, closeness, finite differences.
+        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Engine
+import TestSupport
 
 /// Every mistake a user can make throws an `EngineError` naming the op and the shapes;
 /// none traps.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import TestSupport
 
 /// Printing follows NumPy: `str(array)` with `np.set_printoptions(precision=4)`.
 final class FormatTests: XCTestCase {
@@ -161,29 +162,3 @@ final class FormatTests: XCTestCase {
     ]
 }
 
-func findPython() -> String? {
-    for path in ["/usr/bin/python3", "/usr/local/bin/python3"] + (ProcessInfo.processInfo.environment["PATH"] ?? "")
-        .split(separator: ":").map({ "\($0)/python3" }) where FileManager.default.isExecutableFile(atPath: path) {
-        if (try? runProgram(path, ["-c", "import numpy"])) != nil { return path }
-    }
-    return nil
-}
-
-/// Runs a program and returns its standard output; throws if it exits non-zero.
-@discardableResult
-func runProgram(_ program: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw TestDataError("\(program) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
-    }
-    return String(decoding: data, as: UTF8.self)
-}

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Engine
+import TestSupport
 
 /// Every primitive and composite op, first and second order, against finite differences.
 final class GradientTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Engine
+import TestSupport
 
 final class TensorTests: XCTestCase {
     func testCreation() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import TestSupport
 
 /// The WGAN-GP critic loss and its double backprop against ../shared/vectors/wgan_gp.json
 /// (float64 references by hand in NumPy, checked against PyTorch and finite differences).

@@ -1,24 +1,24 @@
 import Foundation
 import XCTest
-@testable import Engine
+import Engine
 
 /// The package root, found from this file's path (Tests/EngineTests/Support.swift).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-func loadVectors(_ name: String) throws -> [String: Any] {
+public func loadVectors(_ name: String) throws -> [String: Any] {
     let url = packageRoot.appendingPathComponent("Tests/Vectors/\(name)")
     let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
     guard let dictionary = object as? [String: Any] else { throw TestDataError("\(name) is not a JSON object") }
     return dictionary
 }
 
-struct TestDataError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestDataError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A tensor from nested JSON arrays of numbers (shape inferred) or a single number.
-func tensor(_ nested: Any?) throws -> Tensor {
+public func tensor(_ nested: Any?) throws -> Tensor {
     var dims: [Int] = []
     var probe: Any? = nested
     while let array = probe as? [Any] {
@@ -41,7 +41,7 @@ func tensor(_ nested: Any?) throws -> Tensor {
 }
 
 /// The largest |a − e| / (|e| + floor) over all elements, and where it happened.
-func maxRelativeError(_ actual: Tensor, _ expected: Tensor, floor: Double = 1e-6) -> (error: Double, index: Int) {
+public func maxRelativeError(_ actual: Tensor, _ expected: Tensor, floor: Double = 1e-6) -> (error: Double, index: Int) {
     var worst = (error: 0.0, index: -1)
     for (i, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
         let error = Swift.abs(Double(a) - Double(e)) / (Swift.abs(Double(e)) + floor)
@@ -53,7 +53,7 @@ func maxRelativeError(_ actual: Tensor, _ expected: Tensor, floor: Double = 1e-6
 /// Asserts that `actual` and `expected` agree elementwise: |a − e| ≤ atol + rtol·|e|.
 /// The message reports the worst element, so a failure says by how much.
 @discardableResult
-func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
+public func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
                  _ what: String = "", file: StaticString = #filePath, line: UInt = #line) -> Double {
     guard actual.shape == expected.shape else {
         XCTFail("\(what): shape \(actual.shape) ≠ expected \(expected.shape)", file: file, line: line)
@@ -75,7 +75,7 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol
     return worstRelative
 }
 
-func assertThrows(_ expected: EngineError, _ body: () throws -> Any, file: StaticString = #filePath, line: UInt = #line) {
+public func assertThrows(_ expected: EngineError, _ body: () throws -> Any, file: StaticString = #filePath, line: UInt = #line) {
     do {
         let value = try body()
         XCTFail("expected \(expected), got a result: \(value)", file: file, line: line)
@@ -90,7 +90,7 @@ func assertThrows(_ expected: EngineError, _ body: () throws -> Any, file: Stati
 
 /// ∂f/∂x by central differences with one Richardson step, (4·D(h/2) − D(h)) / 3, whose
 /// truncation error is O(h⁴). The step is the one actually taken after rounding to Float.
-func numericalGradient(_ inputs: [Tensor], wrt index: Int, h: Float, _ f: ([Tensor]) throws -> Double) throws -> Tensor {
+public func numericalGradient(_ inputs: [Tensor], wrt index: Int, h: Float, _ f: ([Tensor]) throws -> Double) throws -> Tensor {
     var result = [Float](repeating: 0, count: inputs[index].count)
     for j in 0..<inputs[index].count {
         func central(_ step: Float) throws -> Double {
@@ -108,7 +108,7 @@ func numericalGradient(_ inputs: [Tensor], wrt index: Int, h: Float, _ f: ([Tens
 
 /// Checks the gradient of every input of `f` against finite differences. f's output is
 /// projected on a fixed random tensor first, so every entry of the Jacobian counts.
-func checkGradients(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 2e-3, atol: Double = 2e-3,
+public func checkGradients(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 2e-3, atol: Double = 2e-3,
                     file: StaticString = #filePath, line: UInt = #line,
                     _ f: ([Tensor]) throws -> Tensor) throws {
     let projection = try projectionFor(f(inputs))
@@ -124,7 +124,7 @@ func checkGradients(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 2e-3, at
 /// Checks second-order gradients: G(x) = Σᵢ ⟨∂L/∂xᵢ, vᵢ⟩ with the first-order gradients
 /// built by `grad(createGraph: true)`; ∂G/∂x from the engine must match finite differences
 /// of G (that is, of the engine's own first-order gradients).
-func checkSecondOrder(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 3e-3, atol: Double = 3e-3,
+public func checkSecondOrder(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 3e-3, atol: Double = 3e-3,
                       file: StaticString = #filePath, line: UInt = #line,
                       _ f: ([Tensor]) throws -> Tensor) throws {
     let projection = try projectionFor(f(inputs))
@@ -147,14 +147,14 @@ func checkSecondOrder(_ inputs: [Tensor], h: Float = 1e-2, rtol: Double = 3e-3, 
     }
 }
 
-private func projectionFor(_ output: Tensor) throws -> Tensor {
+func projectionFor(_ output: Tensor) throws -> Tensor {
     var rng = RandomGenerator(seed: 5)
     return try Tensor.randn(output.shape, generator: &rng)
 }
 
 /// Random inputs of the given shape, scaled and kept at least `awayFromZero` from 0 so
 /// functions with a kink at 0 (relu, abs, max ties) are differentiable where we probe.
-func randomInput(_ shape: Shape, seed: UInt64, scale: Float = 1, awayFromZero: Float = 0, positive: Bool = false) throws -> Tensor {
+public func randomInput(_ shape: Shape, seed: UInt64, scale: Float = 1, awayFromZero: Float = 0, positive: Bool = false) throws -> Tensor {
     var rng = RandomGenerator(seed: seed)
     let values = (0..<shape.count).map { _ -> Float in
         var v = rng.nextNormal() * scale
@@ -163,4 +163,34 @@ func randomInput(_ shape: Shape, seed: UInt64, scale: Float = 1, awayFromZero: F
         return v
     }
     return try Tensor(shape: shape, elements: values)
+}
+
+// MARK: - Other programs
+
+/// A python3 that can import NumPy, for independent cross-checks; nil where there is none.
+public func findPython() -> String? {
+    for path in ["/usr/bin/python3", "/usr/local/bin/python3"] + (ProcessInfo.processInfo.environment["PATH"] ?? "")
+        .split(separator: ":").map({ "\($0)/python3" }) where FileManager.default.isExecutableFile(atPath: path) {
+        if (try? runProgram(path, ["-c", "import numpy"])) != nil { return path }
+    }
+    return nil
+}
+
+/// Runs a program and returns its standard output; throws if it exits non-zero.
+@discardableResult
+public func runProgram(_ program: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw TestDataError("\(program) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
+    }
+    return String(decoding: data, as: UTF8.self)
 }
