@@ -23,19 +23,22 @@ extension Optimizer {
 public final class Adam: Optimizer {
     public let parameters: [(name: String, parameter: Parameter)]
     public var learningRate: Float
-    public let beta1: Float, beta2: Float, eps: Float
+    /// Kept in Double: 1 − β is computed in Double, as PyTorch does in Python floats
+    /// (1 − Float(0.999) is off by 1.3e-5 relative).
+    public let beta1: Double, beta2: Double
+    public let eps: Float
     public private(set) var stepCount = 0
     private var m: [String: Tensor] = [:]
     private var v: [String: Tensor] = [:]
 
     public init(_ parameters: [(name: String, parameter: Parameter)], learningRate: Float = 1e-4,
-                betas: (Float, Float) = (0, 0.9), eps: Float = 1e-8) {
+                betas: (Double, Double) = (0, 0.9), eps: Float = 1e-8) {
         self.parameters = parameters
         self.learningRate = learningRate
         (beta1, beta2, self.eps) = (betas.0, betas.1, eps)
     }
 
-    public convenience init(_ module: any Module, learningRate: Float = 1e-4, betas: (Float, Float) = (0, 0.9), eps: Float = 1e-8) {
+    public convenience init(_ module: any Module, learningRate: Float = 1e-4, betas: (Double, Double) = (0, 0.9), eps: Float = 1e-8) {
         self.init(module.namedParameters(), learningRate: learningRate, betas: betas, eps: eps)
     }
 
@@ -43,13 +46,13 @@ public final class Adam: Optimizer {
         stepCount += 1
         let t = stepCount
         // Bias corrections in Double, as PyTorch computes them in Python floats.
-        let correction1 = Float(1 - Foundation.pow(Double(beta1), Double(t)))
-        let correction2 = Float(1 - Foundation.pow(Double(beta2), Double(t)))
+        let correction1 = Float(1 - Foundation.pow(beta1, Double(t)))
+        let correction2 = Float(1 - Foundation.pow(beta2, Double(t)))
         try noGrad {
             for (name, parameter) in parameters {
                 guard let g = parameter.grad else { continue }
-                let mNew = try Tensor(beta1) * (m[name] ?? Tensor.zeros(g.shape)) + Tensor(1 - beta1) * g
-                let vNew = try Tensor(beta2) * (v[name] ?? Tensor.zeros(g.shape)) + Tensor(1 - beta2) * g * g
+                let mNew = try Tensor(Float(beta1)) * (m[name] ?? Tensor.zeros(g.shape)) + Tensor(Float(1 - beta1)) * g
+                let vNew = try Tensor(Float(beta2)) * (v[name] ?? Tensor.zeros(g.shape)) + Tensor(Float(1 - beta2)) * g * g
                 let denominator = try sqrt(vNew) / Tensor(correction2.squareRoot()) + Tensor(eps)
                 try parameter.assign(parameter.value - Tensor(learningRate / correction1) * mNew / denominator)
                 (m[name], v[name]) = (mNew, vNew)
