@@ -4,32 +4,40 @@ import NN
 import TestSupport
 
 final class WGANGPLossTests: XCTestCase {
-    /// The conv critic of ../shared/vectors/wgan_gp.json built from NN modules, its loss from
-    /// `criticLoss`, and the parameter gradients from `backward()`.
-    func testCriticLossOfAConvCriticMatchesTheVectors() throws {
-        let vectors = try loadVectors("wgan_gp.json")
-        guard let cases = vectors["cases"] as? [[String: Any]], let c = cases.first(where: { $0["name"] as? String == "conv_2x4x4" }),
-              let p = c["params"] as? [String: Any], let expectedGrads = c["dloss_dparams"] as? [String: Any] else {
-            throw TestDataError("wgan_gp.json has no conv_2x4x4 case")
-        }
-        let conv = try Conv2d(2, 3, kernelSize: 3, padding: 1)
-        let linear = try Linear(48, 1)
-        try conv.weight.assign(tensor(p["Wc"])); try conv.bias!.assign(tensor(p["bc"]))
-        try linear.weight.assign(tensor(p["W2"])); try linear.bias!.assign(tensor(p["b2"]))
-        let critic = Sequential([conv, LeakyReLU(slope: 0.2), Flatten(), linear])
+    /// The critics of ../shared/vectors/wgan_gp.json built from NN modules, the loss from
+    /// `criticLoss`, and the parameter gradients from `backward()` (double backprop).
+    func testCriticLossOfAnMLPCriticMatchesTheVectors() throws {
+        let hidden = try Linear(6, 5), output = try Linear(5, 1)
+        try checkCase("mlp_6_5_1", critic: Sequential([hidden, LeakyReLU(slope: 0.2), output]),
+                      parameters: ["W1": hidden.weight, "b1": hidden.bias!, "W2": output.weight, "b2": output.bias!])
+    }
 
-        let parts = try criticLoss(critic: { try critic($0) }, real: tensor(c["real"]), fake: tensor(c["fake"]),
+    func testCriticLossOfAConvCriticMatchesTheVectors() throws {
+        let conv = try Conv2d(2, 3, kernelSize: 3, padding: 1), linear = try Linear(48, 1)
+        try checkCase("conv_2x4x4", critic: Sequential([conv, LeakyReLU(slope: 0.2), Flatten(), linear]),
+                      parameters: ["Wc": conv.weight, "bc": conv.bias!, "W2": linear.weight, "b2": linear.bias!])
+    }
+
+    private func checkCase(_ name: String, critic: Sequential, parameters: [String: Parameter]) throws {
+        let vectors = try loadVectors("wgan_gp.json")
+        guard let cases = vectors["cases"] as? [[String: Any]], let c = cases.first(where: { $0["name"] as? String == name }),
+              let p = c["params"] as? [String: Any], let expectedGrads = c["dloss_dparams"] as? [String: Any] else {
+            throw TestDataError("wgan_gp.json has no \(name) case")
+        }
+        for (key, parameter) in parameters { try parameter.assign(tensor(p[key]).reshaped(parameter.shape)) }
+        let parts = try criticLoss(critic: { try critic($0).reshaped([-1]) }, real: tensor(c["real"]), fake: tensor(c["fake"]),
                                    lambda: 10, epsilon: tensor(c["alpha"]))
-        assertClose(parts.loss, Tensor(Float(c["loss"] as? Double ?? .nan)), rtol: 1e-6, atol: 1e-7, "loss")
-        assertClose(parts.penalty, Tensor(Float(c["gp"] as? Double ?? .nan)), rtol: 1e-6, atol: 1e-7, "penalty")
-        assertClose(try -parts.wassersteinEstimate, Tensor(Float(c["wdist_term"] as? Double ?? .nan)), rtol: 1e-6, atol: 1e-7, "mean D(fake) − mean D(real)")
-        assertClose(parts.gradientNorms, try tensor(c["grad_norms"]), rtol: 1e-6, atol: 1e-7, "gradient norms")
+        assertClose(parts.loss, Tensor(Float(c["loss"] as? Double ?? .nan)), rtol: 1e-6, atol: 1e-7, "\(name) loss")
+        assertClose(parts.penalty, Tensor(Float(c["gp"] as? Double ?? .nan)), rtol: 1e-6, atol: 1e-7, "\(name) penalty")
+        assertClose(try -parts.wassersteinEstimate, Tensor(Float(c["wdist_term"] as? Double ?? .nan)), rtol: 1e-6, atol: 1e-7,
+                    "\(name) mean D(fake) − mean D(real)")
+        assertClose(parts.gradientNorms, try tensor(c["grad_norms"]), rtol: 1e-6, atol: 1e-7, "\(name) gradient norms")
+        assertClose(parts.criticReal, try tensor(c["D_real"]), rtol: 1e-6, atol: 1e-7, "\(name) D(real)")
 
         try parts.loss.backward()
-        let grads = [conv.weight.grad, conv.bias!.grad, linear.weight.grad, linear.bias!.grad]
-        for (g, key) in zip(grads, ["Wc", "bc", "W2", "b2"]) {
+        for (key, parameter) in parameters {
             let expected = try tensor(expectedGrads[key])
-            assertClose(try XCTUnwrap(g).reshaped(expected.shape), expected, rtol: 5e-5, atol: 5e-6, "∂loss/∂\(key)")
+            assertClose(try XCTUnwrap(parameter.grad).reshaped(expected.shape), expected, rtol: 5e-5, atol: 5e-6, "\(name) ∂loss/∂\(key)")
         }
     }
 
