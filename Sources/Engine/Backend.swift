@@ -39,7 +39,7 @@ public enum UnaryOp: Hashable, Sendable {
         case .sqrt: return { $0.squareRoot() }
         case .tanh: return { tanhf($0) }
         case .sigmoid: return { 1 / (1 + expf(-$0)) }
-        case .relu: return { $0 > 0 ? $0 : 0 }
+        case .relu: return { $0 < 0 ? 0 : $0 }   // NaN passes through, as in PyTorch
         case .abs: return { Swift.abs($0) }
         case .sign: return { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
         case .sin: return { sinf($0) }

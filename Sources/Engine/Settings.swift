@@ -1,11 +1,12 @@
+import Foundation
 import Synchronization
 
 /// Engine-wide settings: which backend runs the kernels, how many threads it may use, the
 /// allocation limit, and how tensors print. Safe to read and change from any thread.
 public enum Runtime {
     struct Settings: Sendable {
-        var backend: any Backend = ReferenceBackend()
-        var threads: Int = 1
+        var backend: any Backend = SIMDBackend()
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         var allocationLimit: Int = 4 << 30
         var printOptions = PrintOptions()
     }
@@ -13,14 +14,14 @@ public enum Runtime {
     // Its own lock: filling a tensor from it allocates, which reads the settings.
     static let generator = Mutex(RandomGenerator(seed: 0))
 
-    /// The backend that runs every primitive kernel. Switching never changes results beyond
-    /// float rounding; the reference backend is the readable oracle.
+    /// The backend that runs every primitive kernel: `SIMDBackend()` (the default) or
+    /// `ReferenceBackend()`, the readable oracle. Switching changes results by float rounding only.
     public static var backend: any Backend {
         get { settings.withLock { $0.backend } }
         set { settings.withLock { $0.backend = newValue } }
     }
 
-    /// Threads a backend may use (the reference backend always uses one).
+    /// Threads a backend may use (default: the machine's cores; the reference backend uses one).
     public static var threads: Int {
         get { settings.withLock { $0.threads } }
         set { settings.withLock { $0.threads = max(1, newValue) } }

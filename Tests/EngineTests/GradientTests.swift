@@ -4,11 +4,13 @@ import TestSupport
 
 /// Every primitive and composite op, first and second order, against finite differences.
 final class GradientTests: XCTestCase {
-    /// Both orders for `f` at `inputs`.
+    /// Both orders for `f` at `inputs`, on each backend.
     func check(_ inputs: [Tensor], rtol: Double = 3e-3, atol: Double = 3e-3, secondOrder: Bool = true,
                file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) throws -> Tensor) throws {
-        try checkGradients(inputs, rtol: rtol, atol: atol, file: file, line: line, f)
-        if secondOrder { try checkSecondOrder(inputs, rtol: rtol, atol: atol, file: file, line: line, f) }
+        try withEachBackend { _ in
+            try checkGradients(inputs, rtol: rtol, atol: atol, file: file, line: line, f)
+            if secondOrder { try checkSecondOrder(inputs, rtol: rtol, atol: atol, file: file, line: line, f) }
+        }
     }
 
     func testUnaryOps() throws {

@@ -194,3 +194,15 @@ public func runProgram(_ program: String, _ arguments: [String]) throws -> Strin
     }
     return String(decoding: data, as: UTF8.self)
 }
+
+// MARK: - Backends
+
+/// Runs `body` once on each backend (reference, then SIMD), restoring the current one after.
+public func withEachBackend(_ body: (_ name: String) throws -> Void) rethrows {
+    let saved = Runtime.backend
+    defer { Runtime.backend = saved }
+    for backend in [ReferenceBackend(), SIMDBackend()] as [any Backend] {
+        Runtime.backend = backend
+        try body(backend.name)
+    }
+}

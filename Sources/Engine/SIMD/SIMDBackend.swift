@@ -1,0 +1,114 @@
+import Dispatch
+import SIMDKernels
+
+/// The fast backend: packed GEMM with an FMA micro-kernel, convolution as im2col + GEMM,
+/// vectorised elementwise ops, threads (`Runtime.threads`). Every kernel is tested against
+/// `ReferenceBackend`.
+public struct SIMDBackend: Backend {
+    public init() {}
+    public var name: String { "simd" }
+
+    public func unary(_ op: UnaryOp, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
+        guard let source = x.baseAddress, let target = y.baseAddress else { return }
+        let kernel: UnaryKernel
+        switch op {
+        case .neg: kernel = .neg
+        case .exp: kernel = .exp
+        case .log: kernel = .log
+        case .sqrt: kernel = .sqrt
+        case .tanh: kernel = .tanh
+        case .sigmoid: kernel = .sigmoid
+        case .relu: kernel = .relu
+        case .abs: kernel = .abs
+        case .sign: kernel = .sign
+        case .sin: kernel = .sin
+        case .cos: kernel = .cos
+        case .pow(let p): kernel = p == 2 ? .square : .pow(p)
+        }
+        SIMDKernels.unary(kernel, source, target, count: x.count)
+    }
+
+    public func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>) {
+        guard let target = out.baseAddress, !out.isEmpty else { return }
+        let kernel: BinaryKernel
+        switch op {
+        case .add: kernel = .add
+        case .sub: kernel = .sub
+        case .mul: kernel = .mul
+        case .div: kernel = .div
+        case .equal: kernel = .equal
+        case .notEqual: kernel = .notEqual
+        case .less: kernel = .less
+        case .lessEqual: kernel = .lessEqual
+        case .greater: kernel = .greater
+        case .greaterEqual: kernel = .greaterEqual
+        }
+        SIMDKernels.binary(kernel, a.base, a.strides, b.base, b.strides, target, dims: shape.dims)
+    }
+
+    public func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>) {
+        guard let target = out.baseAddress, !out.isEmpty else { return }
+        SIMDKernels.select(cond.base, cond.strides, a.base, a.strides, b.base, b.strides, target, dims: shape.dims)
+    }
+
+    public func reduce(_ op: ReduceOp, _ x: UnsafeBufferPointer<Float>, shape: Shape, axes: [Int], _ out: UnsafeMutableBufferPointer<Float>) {
+        guard let source = x.baseAddress, let target = out.baseAddress else { return }
+        if x.isEmpty { out.initialize(repeating: op == .sum ? 0 : -.infinity); return }
+        let reduced = (0..<shape.rank).map { axes.contains($0) }
+        SIMDKernels.reduce(isMax: op == .max, source, dims: shape.dims, reduced: reduced, target)
+    }
+
+    public func copy(_ source: StridedView, shape: Shape, to destination: MutableStridedView) {
+        guard shape.count > 0 else { return }
+        SIMDKernels.copy(source.base, source.strides, destination.base, destination.strides, dims: shape.dims)
+    }
+
+    public func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ d: MatmulDims) {
+        let threads = Runtime.threads
+        let (pa, pb, pc) = (UnsafeSendablePointer(a), UnsafeSendablePointer(b), MutableSendablePointer(c))
+        let one: @Sendable (Int, Int) -> Void = { batch, gemmThreads in
+            SIMDKernels.sgemm(m: d.m, n: d.n, k: d.k,
+                              a: MatrixView(base: pa.pointer + batch * d.aBatchStride, rows: d.m, columns: d.k, transposed: d.transposeA),
+                              b: MatrixView(base: pb.pointer + batch * d.bBatchStride, rows: d.k, columns: d.n, transposed: d.transposeB),
+                              c: pc.pointer + batch * d.m * d.n, ldc: d.n, threads: gemmThreads)
+        }
+        // Many small products: one per thread. Few large ones: threads inside each product.
+        if d.batch >= threads && threads > 1 {
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                for batch in stride(from: worker, to: d.batch, by: threads) { one(batch, 1) }
+            }
+        } else {
+            for batch in 0..<d.batch { one(batch, threads) }
+        }
+    }
+
+    public func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ d: ConvDims) {
+        convolutionForward(x, w, y, shape(d), threads: Runtime.threads)
+    }
+
+    public func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, inputGrad dx: UnsafeMutablePointer<Float>, _ d: ConvDims) {
+        convolutionInputGrad(dy, w, dx, shape(d), threads: Runtime.threads)
+    }
+
+    public func conv2dWeightGrad(input x: UnsafePointer<Float>, outputGrad dy: UnsafePointer<Float>, weightGrad dw: UnsafeMutablePointer<Float>, _ d: ConvDims) {
+        convolutionWeightGrad(x, dy, dw, shape(d), threads: Runtime.threads)
+    }
+
+    private func shape(_ d: ConvDims) -> ConvolutionShape {
+        let g = d.geometry
+        return ConvolutionShape(batch: d.batch, inChannels: d.inChannels, height: d.height, width: d.width,
+                                outChannels: d.outChannels, kernelH: d.kernelH, kernelW: d.kernelW, outH: d.outH, outW: d.outW,
+                                strideH: g.stride.h, strideW: g.stride.w, padH: g.padding.h, padW: g.padding.w,
+                                dilationH: g.dilation.h, dilationW: g.dilation.w)
+    }
+}
+
+struct UnsafeSendablePointer: @unchecked Sendable {
+    let pointer: UnsafePointer<Float>
+    init(_ pointer: UnsafePointer<Float>) { self.pointer = pointer }
+}
+
+struct MutableSendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+}

@@ -1,0 +1,135 @@
+import XCTest
+@testable import Engine
+import TestSupport
+
+/// The SIMD backend against the reference backend: same results (exact for elementwise
+/// and movement ops, within float rounding for sums) on awkward shapes and every thread count.
+final class SIMDBackendTests: XCTestCase {
+    override func tearDown() {
+        Runtime.backend = SIMDBackend()
+        Runtime.threads = ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// `f` on the reference backend, then on the SIMD backend with 1…4 threads.
+    func compare(_ what: String, exact: Bool = false, rtol: Double = 1e-4, atol: Double = 1e-4,
+                 file: StaticString = #filePath, line: UInt = #line, _ f: () throws -> Tensor) throws {
+        Runtime.backend = ReferenceBackend()
+        let expected = try f()
+        Runtime.backend = SIMDBackend()
+        for threads in 1...4 {
+            Runtime.threads = threads
+            let actual = try f()
+            if exact {
+                XCTAssertEqual(actual.shape, expected.shape, "\(what), \(threads) threads", file: file, line: line)
+                XCTAssertTrue(zip(actual.scalars, expected.scalars).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) },
+                              "\(what), \(threads) threads: not identical", file: file, line: line)
+            } else {
+                assertClose(actual, expected, rtol: rtol, atol: atol, "\(what), \(threads) threads", file: file, line: line)
+            }
+        }
+    }
+
+    func testMatmulOnAwkwardShapes() throws {
+        var rng = RandomGenerator(seed: 100)
+        // 1, primes, and sizes either side of the 6×16 tile and the 96/256 blocks.
+        let sizes = [1, 5, 6, 7, 16, 17, 31, 97, 100, 257]
+        for _ in 0..<30 {
+            let m = sizes.randomElement(using: &rng)!, k = sizes.randomElement(using: &rng)!, n = sizes.randomElement(using: &rng)!
+            let ta = Bool.random(using: &rng), tb = Bool.random(using: &rng)
+            let a = try Tensor.randn(ta ? [k, m] : [m, k], generator: &rng), b = try Tensor.randn(tb ? [n, k] : [k, n], generator: &rng)
+            try compare("matmul \(m)×\(k)×\(n) Aᵀ \(ta) Bᵀ \(tb)", atol: 1e-5 * Double(k).squareRoot() * 10) {
+                try Tensor.matmulPrimitive(a, b, transposeA: ta, transposeB: tb)
+            }
+        }
+        let batched = try Tensor.randn([3, 1, 7, 33], generator: &rng), shared = try Tensor.randn([4, 33, 19], generator: &rng)
+        try compare("batched matmul with broadcast batch axes") { try matmul(batched, shared) }
+        let many = try Tensor.randn([9, 5, 3], generator: &rng), one = try Tensor.randn([3, 2], generator: &rng)
+        try compare("many small products") { try matmul(many, one) }
+    }
+
+    func testConvolutionsOnAwkwardGeometries() throws {
+        var rng = RandomGenerator(seed: 101)
+        for _ in 0..<25 {
+            let batch = Int.random(in: 1...5, using: &rng), inC = Int.random(in: 1...7, using: &rng), outC = Int.random(in: 1...9, using: &rng)
+            let k = Int.random(in: 1...4, using: &rng), stride = Int.random(in: 1...3, using: &rng)
+            let padding = Int.random(in: 0...2, using: &rng), dilation = Int.random(in: 1...2, using: &rng)
+            let h = Int.random(in: (dilation * (k - 1) + 1)...12, using: &rng), w = Int.random(in: (dilation * (k - 1) + 1)...12, using: &rng)
+            let x = try Tensor.randn([batch, inC, h, w], generator: &rng), weight = try Tensor.randn([outC, inC, k, k], generator: &rng)
+            let geometry = ConvGeometry(stride: stride, padding: padding, dilation: dilation)
+            let what = "conv \(x.shape) ⊛ \(weight.shape) stride \(stride) padding \(padding) dilation \(dilation)"
+            Runtime.backend = ReferenceBackend()
+            let y = try Tensor.conv2dPrimitive(x, weight, geometry)
+            let dy = try Tensor.randn(y.shape, generator: &rng)
+            try compare(what) { try Tensor.conv2dPrimitive(x, weight, geometry) }
+            try compare(what + " input gradient") { try Tensor.conv2dInputGradPrimitive(dy, weight, inputShape: x.shape, geometry) }
+            try compare(what + " weight gradient") { try Tensor.conv2dWeightGradPrimitive(x, dy, weightShape: weight.shape, geometry) }
+        }
+        // The study's layers: 4×4 kernels, stride 2, padding 1, up and down.
+        let images = try Tensor.randn([3, 8, 16, 16], generator: &rng)
+        let kernel = try Tensor.randn([16, 8, 4, 4], generator: &rng)
+        try compare("critic layer") { try conv2d(images, kernel, stride: 2, padding: 1) }
+        let small = try Tensor.randn([3, 16, 8, 8], generator: &rng)
+        try compare("generator layer") { try convTranspose2d(small, kernel, stride: 2, padding: 1) }
+        let pointwise = try Tensor.randn([5, 8, 1, 1], generator: &rng)
+        try compare("pointwise") { try conv2d(images, pointwise) }
+    }
+
+    func testElementwiseIsExact() throws {
+        var rng = RandomGenerator(seed: 102)
+        let x = try Tensor.randn([3, 1, 37], generator: &rng), y = try Tensor.randn([4, 37], generator: &rng)
+        let positive = try abs(x) + 0.1
+        try compare("add with broadcasting", exact: true) { try x + y }
+        try compare("sub", exact: true) { try y - x }
+        try compare("mul by a scalar", exact: true) { try x * 3 }
+        try compare("div", exact: true) { try y / positive }
+        try compare("comparison", exact: true) { try x .> y }
+        try compare("where", exact: true) { try Tensor.where(x .> 0, x, y) }
+        for (name, f) in [("exp", exp), ("tanh", tanh), ("sigmoid", sigmoid), ("relu", relu), ("abs", abs), ("neg", { try -$0 }),
+                          ("sin", sin), ("cos", cos), ("sign", sign)] as [(String, (Tensor) throws -> Tensor)] {
+            try compare(name, exact: true) { try f(x) }
+        }
+        try compare("log", exact: true) { try log(positive) }
+        try compare("sqrt", exact: true) { try sqrt(positive) }
+        try compare("square", exact: true) { try pow(x, 2) }
+        try compare("pow", exact: true) { try pow(positive, Float(1.7)) }
+        try compare("relu of NaN", exact: true) { try relu(Tensor([.nan, -1, 2])) }
+    }
+
+    func testMovementIsExact() throws {
+        var rng = RandomGenerator(seed: 103)
+        let x = try Tensor.randn([2, 3, 5, 7], generator: &rng)
+        try compare("permute", exact: true) { try x.permuted([3, 1, 0, 2]) }
+        try compare("transpose", exact: true) { try x.transposed() }
+        try compare("slice", exact: true) { try x[1, 1..., 2..<4] }
+        try compare("pad", exact: true) { try x.padded([(1, 2), (0, 1)]) }
+        try compare("concat", exact: true) { try Tensor.concat([x, x * 2], axis: 2) }
+        try compare("expand", exact: true) { try x[TensorIndex.all, 0..<1].expanded(to: [4, 2, 3, 5, 7]) }
+    }
+
+    func testReductions() throws {
+        var rng = RandomGenerator(seed: 104)
+        let x = try Tensor.randn([4, 3, 9, 11], generator: &rng)
+        for axes in [[0], [1], [3], [0, 2, 3], [1, 2], [0, 1, 2, 3], [0, 3]] {
+            try compare("sum over \(axes)", rtol: 1e-6, atol: 1e-6) { try x.sum(axes: axes) }
+            try compare("max over \(axes)", exact: true) { try x.max(axes: axes) }
+        }
+        try compare("max with NaN", exact: true) { try Tensor([1, .nan, 3]).max() }
+        try compare("variance", rtol: 1e-5, atol: 1e-6) { try x.variance(axes: [0, 2, 3]) }
+    }
+
+    /// The WGAN-GP double backprop gives the same parameter gradient on both backends.
+    func testSecondOrderGradientsAgreeAcrossBackends() throws {
+        var rng = RandomGenerator(seed: 105)
+        let x = try Tensor.randn([4, 3, 8, 8], generator: &rng)
+        let w1 = try Tensor.randn([8, 3, 4, 4], generator: &rng) * 0.2, w2 = try Tensor.randn([16, 4 * 4 * 8], generator: &rng) * 0.1
+        try compare("∂penalty/∂W", rtol: 1e-4, atol: 1e-5) {
+            let (input, a, b) = (x.requiringGrad(), w1.requiringGrad(), w2.requiringGrad())
+            let h = try leakyRelu(conv2d(input, a, stride: 2, padding: 1), slope: 0.2)
+            let d = try matmul(h.reshaped([4, -1]), b.T).sum(axes: [1])
+            let g = try grad(of: d.sum(), wrt: [input], createGraph: true)[0]
+            let penalty = try pow(g.reshaped([4, -1]).norm(axes: [1]) - 1, 2).mean()
+            let grads = try grad(of: penalty, wrt: [a, b])
+            return try Tensor.concat([grads[0].flattened(), grads[1].flattened()])
+        }
+    }
+}
