@@ -22,8 +22,13 @@ let package = Package(
         // so they are always compiled optimised for AVX2 and FMA, even in debug builds: without
         // the target flag, SIMD8.addingProduct becomes eight calls of libm's fmaf.
         .target(
-            name: "SIMDKernels",
+            name: "SIMDKernels", dependencies: ["SIMDKernelsAVX512"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "haswell"])]),
+        // The AVX-512 micro-kernel alone, so AVX-512 instructions appear nowhere else; it runs
+        // only where /proc/cpuinfo lists avx512f.
+        .target(
+            name: "SIMDKernelsAVX512",
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"])]),
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
         .target(name: "Engine", dependencies: ["SIMDKernels"]),
@@ -33,13 +38,13 @@ let package = Package(
         .executableTarget(
             name: "normlab",
             dependencies: [
-                "Engine", "CEditLine", "CPNG", "CJPEG",
+                "Engine", "SIMDKernels", "CEditLine", "CPNG", "CJPEG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Helpers the test targets share: reference vectors, closeness, finite differences.
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "SIMDKernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
     ]
 )

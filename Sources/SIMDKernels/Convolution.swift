@@ -18,9 +18,10 @@ public struct ConvolutionShape: Sendable {
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 }
 
-/// Unfolds one image [C, H, W] into the column matrix [C·kh·kw, outH·outW]: column (oy, ox)
-/// holds the input patch that output pixel sees, zeros where it falls in the padding.
-func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
+/// Unfolds one image [C, H, W] into the column matrix [C·kh·kw, outH·outW] (rows `ld` apart):
+/// column (oy, ox) holds the input patch that output pixel sees, zeros in the padding.
+func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
+    let ld = ld ?? s.pixels
     var row = col
     for c in 0..<s.inChannels {
         let plane = x + c * s.height * s.width
@@ -45,14 +46,15 @@ func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: 
                         }
                     }
                 }
-                row += s.pixels
+                row += ld
             }
         }
     }
 }
 
 /// The adjoint of im2col: adds each column entry back onto the input pixel it came from.
-func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
+func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
+    let ld = ld ?? s.pixels
     x.update(repeating: 0, count: s.inputSize)
     var row = col
     for c in 0..<s.inChannels {
@@ -70,7 +72,7 @@ func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: 
                         if ix >= 0 && ix < s.width { line[ix] += input[ox] }
                     }
                 }
-                row += s.pixels
+                row += ld
             }
         }
     }
@@ -90,9 +92,75 @@ func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int,
     if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
 }
 
+// Small feature maps make small per-image products (the weight gradient of a 4×4 output has
+// k = 16). Such images are processed in groups that share one column matrix [patch, g·pixels],
+// so each group is one large GEMM, threaded inside.
+
+/// Images per group: enough for ~1024 columns, at most ~4M floats of columns. Only 4×4 maps and
+/// smaller are grouped; on larger maps one image per thread measured faster.
+func groupSize(_ s: ConvolutionShape) -> Int {
+    guard s.pixels <= 16 else { return 1 }
+    return max(1, min(s.batch, 1024 / max(s.pixels, 1), (4 << 20) / max(s.patch * s.pixels, 1)))
+}
+
+/// Calls `body(first, count)` for each group of images.
+func forEachGroup(_ s: ConvolutionShape, _ body: (_ first: Int, _ count: Int) -> Void) {
+    let g = groupSize(s)
+    for first in stride(from: 0, to: s.batch, by: g) { body(first, min(g, s.batch - first)) }
+}
+
+/// Runs `body(i)` for i in 0..<count on up to `threads` threads.
+func parallel(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let workers = max(1, min(threads, count))
+    if workers == 1 { for i in 0..<count { body(i) }; return }
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        for i in stride(from: w, to: count, by: workers) { body(i) }
+    }
+}
+
+/// Columns of `count` images side by side: image i's columns start at i·pixels.
+func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
+    let (xs, cs) = (UnsafeSendable(x), SendablePointer(pointer: col))
+    parallel(count, threads: threads) { i in
+        im2col(xs.pointer + (first + i) * s.inputSize, cs.pointer + i * s.pixels, s, ld: count * s.pixels)
+    }
+}
+
+/// [n][channel][pixel] ⇄ [channel][image·pixels + pixel] for a group of images.
+func gather(_ y: UnsafePointer<Float>, first: Int, count: Int, channels: Int, pixels: Int, into out: UnsafeMutablePointer<Float>) {
+    for i in 0..<count {
+        for c in 0..<channels {
+            (out + c * count * pixels + i * pixels).update(from: y + ((first + i) * channels + c) * pixels, count: pixels)
+        }
+    }
+}
+
+func scatter(_ grouped: UnsafePointer<Float>, first: Int, count: Int, channels: Int, pixels: Int, into y: UnsafeMutablePointer<Float>) {
+    for i in 0..<count {
+        for c in 0..<channels {
+            (y + ((first + i) * channels + c) * pixels).update(from: grouped + c * count * pixels + i * pixels, count: pixels)
+        }
+    }
+}
+
 /// y[n] = W · im2col(x[n])
 public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                _ s: ConvolutionShape, threads: Int) {
+    if groupSize(s) > 1 {
+        let g = groupSize(s)
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
+        defer { col.deallocate(); out.deallocate() }
+        forEachGroup(s) { first, count in
+            groupColumns(x, first: first, count: count, col, s, threads: threads)
+            sgemm(m: s.outChannels, n: count * s.pixels, k: s.patch,
+                  a: MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
+                  b: MatrixView(base: col, rows: s.patch, columns: count * s.pixels, transposed: false),
+                  c: out, ldc: count * s.pixels, threads: threads)
+            scatter(out, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: y)
+        }
+        return
+    }
     let (xs, ws, ys) = (UnsafeSendable(x), UnsafeSendable(w), SendablePointer(pointer: y))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let input = xs.pointer + n * s.inputSize
@@ -108,6 +176,24 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
 /// dx[n] = col2im(Wᵀ · dy[n])  (also the forward pass of a transposed convolution)
 public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                  _ s: ConvolutionShape, threads: Int) {
+    if groupSize(s) > 1 {
+        let g = groupSize(s)
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
+        let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
+        defer { col.deallocate(); grouped.deallocate() }
+        let (cs, dxs) = (SendablePointer(pointer: col), SendablePointer(pointer: dx))
+        forEachGroup(s) { first, count in
+            gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
+            sgemm(m: s.patch, n: count * s.pixels, k: s.outChannels,
+                  a: MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
+                  b: MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false),
+                  c: col, ldc: count * s.pixels, threads: threads)
+            parallel(count, threads: threads) { i in
+                col2im(cs.pointer + i * s.pixels, dxs.pointer + (first + i) * s.inputSize, s, ld: count * s.pixels)
+            }
+        }
+        return
+    }
     let (dys, ws, dxs) = (UnsafeSendable(dy), UnsafeSendable(w), SendablePointer(pointer: dx))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let target = s.isPointwise ? dxs.pointer + n * s.inputSize : col
@@ -123,6 +209,22 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
 public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                                   _ s: ConvolutionShape, threads: Int) {
     let weightSize = s.outChannels * s.patch
+    if groupSize(s) > 1 {
+        let g = groupSize(s)
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
+        let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
+        defer { col.deallocate(); grouped.deallocate() }
+        dw.update(repeating: 0, count: weightSize)
+        forEachGroup(s) { first, count in
+            groupColumns(x, first: first, count: count, col, s, threads: threads)
+            gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
+            sgemm(m: s.outChannels, n: s.patch, k: count * s.pixels,
+                  a: MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false),
+                  b: MatrixView(base: col, rows: count * s.pixels, columns: s.patch, transposed: true),
+                  c: dw, ldc: s.patch, accumulate: true, threads: threads)
+        }
+        return
+    }
     let workers = max(1, min(threads, s.batch))
     let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * weightSize)
     defer { partial.deallocate() }

@@ -1,13 +1,52 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import SIMDKernelsAVX512
 
 // Single-precision matrix multiply, C = op(A)·op(B) (+ C when accumulating), in the
 // Goto/BLIS structure: B is packed into KC×NC panels that stay in L3, A into MC×KC blocks
-// that stay in L2, and a 6×16 register-blocked micro-kernel with fused multiply-adds runs
-// over them (12 accumulators of 8 floats + 2 loads of B + 1 broadcast of A = 15 of the 16
-// AVX2 registers).
+// that stay in L2, and a register-blocked micro-kernel of fused multiply-adds runs over them.
 
-let mr = 6, nr = 16
-let kc = 256, mc = 96, nc = 2048
+/// A micro-kernel and the cache blocking that suits it.
+public struct GEMMKernel: Sendable, CustomStringConvertible {
+    public let name: String
+    let mr: Int, nr: Int, kc: Int, mc: Int, nc: Int
+    let run: @Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    /// One core's FMA peak with this kernel's vector width, GFLOP/s.
+    public let measurePeak: @Sendable () -> Double
+
+    /// 6×16 with 8-wide AVX2 vectors: 12 accumulators + 2 loads of B + 1 broadcast of A
+    /// = 15 of the 16 ymm registers.
+    public static let avx2 = GEMMKernel(name: "AVX2 6×16", mr: 6, nr: 16, kc: 256, mc: 96, nc: 2048,
+                                        run: microKernel6x16, measurePeak: { peakGFLOPS(chains: fmaChains256) })
+    /// 12×32 with 16-wide AVX-512 vectors: 24 of the 32 zmm registers accumulate.
+    public static let avx512 = GEMMKernel(name: "AVX-512 12×32", mr: 12, nr: 32, kc: 384, mc: 96, nc: 3072,
+                                          run: microKernel12x32, measurePeak: { peakGFLOPS(chains: fmaChains512) })
+
+    /// The kernels this CPU can run, best first. `NORMLAB_GEMM=avx2` keeps only AVX2.
+    public static let available: [GEMMKernel] = {
+        let forced = getenv("NORMLAB_GEMM").map { String(cString: $0) }
+        return cpuSupportsAVX512 && forced != "avx2" ? [.avx512, .avx2] : [.avx2]
+    }()
+    public static var best: GEMMKernel { available[0] }
+    public var description: String { name }
+}
+
+/// Whether the CPU and the kernel support AVX-512F (Linux lists only what the OS enabled).
+let cpuSupportsAVX512: Bool = {
+    guard let file = fopen("/proc/cpuinfo", "r") else { return false }
+    defer { fclose(file) }
+    var line: UnsafeMutablePointer<CChar>?
+    var capacity = 0
+    defer { free(line) }
+    while getline(&line, &capacity, file) > 0 {
+        guard let line else { break }
+        let text = String(cString: line)
+        if text.hasPrefix("flags") { return text.contains(" avx512f ") && text.contains(" avx512bw ") }
+    }
+    return false
+}()
 
 /// A matrix in memory: element (i, j) of op(X) is at base[i·rowStride + j·columnStride].
 public struct MatrixView: @unchecked Sendable {
@@ -30,18 +69,21 @@ struct SendablePointer<T>: @unchecked Sendable { let pointer: UnsafeMutablePoint
 /// C[m×n] (row stride ldc) = A[m×k]·B[k×n], or += when `accumulate`. `threads` > 1 splits the
 /// rows of C between threads.
 public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
-                  accumulate: Bool = false, threads: Int = 1) {
+                  accumulate: Bool = false, threads: Int = 1, kernel: GEMMKernel = .best) {
     guard m > 0, n > 0 else { return }
     guard k > 0 else {
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
+    let (mr, nr, kc, mc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.mc, kernel.nc)
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: kc * roundUp(min(n, nc), nr))
     defer { packedB.deallocate() }
-    let blocksOfM = (m + mc - 1) / mc
-    let workers = max(1, min(threads, blocksOfM, 2 * m * n * k < 1 << 21 ? 1 : threads))
+    // Each thread takes an equal share of C's rows (whole micro-panels); tiny products stay serial.
+    let workers = max(1, min(threads, (m + mr - 1) / mr, 2 * m * n * k < 1 << 21 ? 1 : threads))
+    let rowsPerWorker = roundUp((m + workers - 1) / workers, mr)
     let packedA = (0..<workers).map { _ in SendablePointer(pointer: UnsafeMutablePointer<Float>.allocate(capacity: mc * kc)) }
-    defer { packedA.forEach { $0.pointer.deallocate() } }
+    let tiles = (0..<workers).map { _ in SendablePointer(pointer: UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)) }
+    defer { (packedA + tiles).forEach { $0.pointer.deallocate() } }
     let cc = SendablePointer(pointer: c)
     let pb = SendablePointer(pointer: packedB)
 
@@ -49,14 +91,15 @@ public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: Unsaf
         let nb = min(nc, n - jc)
         for pc in stride(from: 0, to: k, by: kc) {
             let kb = min(kc, k - pc)
-            packB(b, rows: pc, kb, columns: jc, nb, into: packedB)
+            packB(b, rows: pc, kb, columns: jc, nb, nr: nr, into: packedB)
             let add = accumulate || pc > 0
             let work: @Sendable (Int) -> Void = { worker in
-                for block in stride(from: worker, to: blocksOfM, by: workers) {
-                    let ic = block * mc
-                    let mb = min(mc, m - ic)
-                    packA(a, rows: ic, mb, columns: pc, kb, into: packedA[worker].pointer)
-                    macroKernel(mb, nb, kb, packedA[worker].pointer, pb.pointer, cc.pointer + ic * ldc + jc, ldc, add)
+                let end = min(m, (worker + 1) * rowsPerWorker)
+                for ic in stride(from: worker * rowsPerWorker, to: end, by: mc) {
+                    let mb = min(mc, end - ic)
+                    packA(a, rows: ic, mb, columns: pc, kb, mr: mr, into: packedA[worker].pointer)
+                    macroKernel(kernel, mb, nb, kb, packedA[worker].pointer, pb.pointer, cc.pointer + ic * ldc + jc, ldc, add,
+                                tile: tiles[worker].pointer)
                 }
             }
             if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
@@ -66,10 +109,10 @@ public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: Unsaf
 
 @inline(__always) func roundUp(_ x: Int, _ multiple: Int) -> Int { (x + multiple - 1) / multiple * multiple }
 
-/// B[pc..<pc+kb, jc..<jc+nb] as panels of 16 columns: panel j holds, for each p, 16 floats.
+/// B[pc..<pc+kb, jc..<jc+nb] as panels of nr columns: panel j holds, for each p, nr floats.
 /// Columns past the edge are zero so the micro-kernel never branches.
 @inline(__always)
-func packB(_ b: MatrixView, rows pc: Int, _ kb: Int, columns jc: Int, _ nb: Int, into out: UnsafeMutablePointer<Float>) {
+func packB(_ b: MatrixView, rows pc: Int, _ kb: Int, columns jc: Int, _ nb: Int, nr: Int, into out: UnsafeMutablePointer<Float>) {
     var dst = out
     for j0 in stride(from: 0, to: nb, by: nr) {
         let width = min(nr, nb - j0)
@@ -89,14 +132,14 @@ func packB(_ b: MatrixView, rows pc: Int, _ kb: Int, columns jc: Int, _ nb: Int,
     }
 }
 
-/// A[ic..<ic+mb, pc..<pc+kb] as panels of 6 rows: panel i holds, for each p, 6 floats.
+/// A[ic..<ic+mb, pc..<pc+kb] as panels of mr rows: panel i holds, for each p, mr floats.
 @inline(__always)
-func packA(_ a: MatrixView, rows ic: Int, _ mb: Int, columns pc: Int, _ kb: Int, into out: UnsafeMutablePointer<Float>) {
+func packA(_ a: MatrixView, rows ic: Int, _ mb: Int, columns pc: Int, _ kb: Int, mr: Int, into out: UnsafeMutablePointer<Float>) {
     var dst = out
     for i0 in stride(from: 0, to: mb, by: mr) {
         let height = min(mr, mb - i0)
         if a.rowStride == 1 && height == mr {
-            // Transposed A: the 6 rows of one column are adjacent.
+            // Transposed A: the mr rows of one column are adjacent.
             for p in 0..<kb {
                 let src = a.base + (ic + i0) + (pc + p) * a.columnStride
                 dst.update(from: src, count: mr)
@@ -114,26 +157,24 @@ func packA(_ a: MatrixView, rows ic: Int, _ mb: Int, columns pc: Int, _ kb: Int,
 }
 
 @inline(__always)
-func macroKernel(_ mb: Int, _ nb: Int, _ kb: Int, _ packedA: UnsafeMutablePointer<Float>, _ packedB: UnsafeMutablePointer<Float>,
-                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    var edge = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+func macroKernel(_ kernel: GEMMKernel, _ mb: Int, _ nb: Int, _ kb: Int, _ packedA: UnsafeMutablePointer<Float>,
+                 _ packedB: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool,
+                 tile: UnsafeMutablePointer<Float>) {
+    let (mr, nr) = (kernel.mr, kernel.nr)
     for j0 in stride(from: 0, to: nb, by: nr) {
         let b = packedB + (j0 / nr) * kb * nr
         for i0 in stride(from: 0, to: mb, by: mr) {
             let a = packedA + (i0 / mr) * kb * mr
             let rows = min(mr, mb - i0), columns = min(nr, nb - j0)
             if rows == mr && columns == nr {
-                microKernel(kb, a, b, c + i0 * ldc + j0, ldc, accumulate)
+                kernel.run(kb, a, b, c + i0 * ldc + j0, ldc, accumulate)
             } else {
-                // Edge tile: compute the full 6×16 into a scratch tile, copy the part that exists.
-                withUnsafeMutableBytes(of: &edge) { raw in
-                    let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                    microKernel(kb, a, b, tile, nr, false)
-                    for i in 0..<rows {
-                        for j in 0..<columns {
-                            let out = c + (i0 + i) * ldc + j0 + j
-                            out.pointee = accumulate ? out.pointee + tile[i * nr + j] : tile[i * nr + j]
-                        }
+                // Edge tile: compute the full tile into scratch, copy the part that exists.
+                kernel.run(kb, a, b, tile, nr, false)
+                for i in 0..<rows {
+                    for j in 0..<columns {
+                        let out = c + (i0 + i) * ldc + j0 + j
+                        out.pointee = accumulate ? out.pointee + tile[i * nr + j] : tile[i * nr + j]
                     }
                 }
             }
@@ -142,8 +183,8 @@ func macroKernel(_ mb: Int, _ nb: Int, _ kb: Int, _ packedA: UnsafeMutablePointe
 }
 
 /// C[6×16] (+)= Σₚ a[p]·b[p] as 12 independent FMA chains.
-@inline(__always)
-func microKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+@inline(never)
+func microKernel6x16(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                  _ ldc: Int, _ accumulate: Bool) {
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
     var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
@@ -165,7 +206,7 @@ func microKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>
         c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
         av = SIMD8<Float>(repeating: pa[5])
         c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
-        pa += mr
+        pa += 6
     }
     @inline(__always) func store(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
         let raw = UnsafeMutableRawPointer(c + row * ldc)

@@ -10,7 +10,7 @@ struct Normlab: ParsableCommand {
             Run `normlab tour` (the default) to see it work.
             """,
         version: normlabVersion,
-        subcommands: [Tour.self, Version.self],
+        subcommands: [Tour.self, Bench.self, Version.self],
         defaultSubcommand: Tour.self)
 }
 

@@ -133,3 +133,36 @@ final class SIMDBackendTests: XCTestCase {
         }
     }
 }
+
+import SIMDKernels
+
+/// Every GEMM micro-kernel this CPU can run (AVX-512 and AVX2 on an AVX-512 machine), not
+/// only the one the backend picks.
+final class GEMMKernelTests: XCTestCase {
+    func testEveryAvailableKernelMatchesTheReference() throws {
+        var rng = RandomGenerator(seed: 106)
+        print("GEMM kernels on this CPU: \(GEMMKernel.available.map(\.name))")
+        for kernel in GEMMKernel.available {
+            for (m, k, n) in [(1, 1, 1), (13, 7, 33), (37, 300, 70), (200, 257, 65), (12, 32, 32)] {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let a = try Tensor.randn(ta ? [k, m] : [m, k], generator: &rng), b = try Tensor.randn(tb ? [n, k] : [k, n], generator: &rng)
+                    Runtime.backend = ReferenceBackend()
+                    let expected = try Tensor.matmulPrimitive(a, b, transposeA: ta, transposeB: tb)
+                    Runtime.backend = SIMDBackend()
+                    for threads in [1, 3] {
+                        var c = [Float](repeating: .nan, count: m * n)
+                        a.withUnsafeBufferPointer { pa in
+                            b.withUnsafeBufferPointer { pb in
+                                sgemm(m: m, n: n, k: k, a: MatrixView(base: pa.baseAddress!, rows: m, columns: k, transposed: ta),
+                                      b: MatrixView(base: pb.baseAddress!, rows: k, columns: n, transposed: tb),
+                                      c: &c, ldc: n, threads: threads, kernel: kernel)
+                            }
+                        }
+                        assertClose(try Tensor(shape: [m, n], elements: c), expected, rtol: 1e-4, atol: 1e-4,
+                                    "\(kernel) \(m)×\(k)×\(n) Aᵀ \(ta) Bᵀ \(tb), \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import ArgumentParser
+import Dispatch
+import Engine
+import Foundation
+import SIMDKernels
+
+/// Benchmarks: the SIMD backend against the reference backend and against NumPy/OpenBLAS,
+/// measured side by side in one run, with the machine's FMA peak measured alongside.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time GEMM and the study's convolution layers on both backends (build with -c release).",
+        discussion: "Medians over repeats after a warm-up. Example: swift run -c release normlab bench --compare-numpy")
+
+    @Option(help: "Threads for the SIMD backend and for NumPy (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Timed repeats per measurement (the median is reported).")
+    var repeats: Int = 7
+
+    @Flag(name: .customLong("compare-numpy"), help: "Also time NumPy's matmul (OpenBLAS) on the same shapes, in this run.")
+    var compareNumPy = false
+
+    @Flag(help: "Skip the reference backend on large shapes (it takes minutes there).")
+    var quick = false
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        #if DEBUG
+        FileHandle.standardError.write(Data("warning: a debug build; for representative numbers run `swift run -c release normlab bench`\n".utf8))
+        #endif
+        Runtime.threads = threads
+        let kernel = GEMMKernel.best
+        let peak = kernel.measurePeak()
+        var rows: [BenchRow] = []
+        let numpy = compareNumPy ? try numPyTimes(threads: threads) : [:]
+
+        for n in [64, 128, 256, 512, 1024, 2048] {
+            let a = try Tensor.randn([n, n]), b = try Tensor.randn([n, n])
+            let flops = 2.0 * Double(n * n * n)
+            let simd = try time(on: SIMDBackend()) { _ = try matmul(a, b) }
+            let reference = (quick ? n <= 256 : n <= 512) ? try time(on: ReferenceBackend(), repeats: n >= 512 ? 1 : repeats) { _ = try matmul(a, b) } : nil
+            rows.append(BenchRow(op: "gemm", shape: "\(n)×\(n)×\(n)", flops: flops, reference: reference, simd: simd,
+                                 numpy: numpy["\(n),\(n),\(n)"]))
+        }
+        for layer in studyLayers {
+            let x = try Tensor.randn(layer.input), w = try Tensor.randn(layer.weight) * 0.05
+            let forward: () throws -> Tensor = { try layer.forward(x, w) }
+            let y = try forward()
+            let dy = try Tensor.randn(y.shape)
+            let flops = 3 * layer.forwardFLOPs   // forward, input gradient, weight gradient
+            let step = {
+                let (xi, wi) = (x.requiringGrad(), w.requiringGrad())
+                _ = try grad(of: layer.forward(xi, wi), wrt: [xi, wi], seed: dy)
+            }
+            let simd = try time(on: SIMDBackend(), step)
+            let reference = quick ? nil : try time(on: ReferenceBackend(), repeats: 1, step)
+            rows.append(BenchRow(op: layer.name + " fwd+bwd", shape: layer.description, flops: flops, reference: reference, simd: simd, numpy: nil))
+        }
+        for (m, k, n) in [(64 * 16 * 16, 3 * 16, 64), (64 * 8 * 8, 64 * 16, 128), (64 * 4 * 4, 128 * 16, 256)] {
+            let a = try Tensor.randn([m, k]), b = try Tensor.randn([k, n])
+            let simd = try time(on: SIMDBackend()) { _ = try matmul(a, b) }
+            rows.append(BenchRow(op: "im2col gemm", shape: "\(m)×\(k)×\(n)", flops: 2.0 * Double(m * k * n), reference: nil, simd: simd,
+                                 numpy: numpy["\(m),\(k),\(n)"]))
+        }
+        report(rows, peak: peak)
+    }
+
+    /// Median seconds of `body` over `repeats` runs after one warm-up.
+    func time(on backend: any Backend, repeats: Int? = nil, _ body: () throws -> Void) throws -> Double {
+        let saved = Runtime.backend
+        defer { Runtime.backend = saved }
+        Runtime.backend = backend
+        try body()
+        var samples: [Double] = []
+        for _ in 0..<(repeats ?? self.repeats) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return samples.sorted()[samples.count / 2]
+    }
+
+    func report(_ rows: [BenchRow], peak: Double) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if json {
+            let object: [String: Any] = [
+                "threads": threads, "cores": cores, "fma_peak_gflops_per_core": peak, "gemm_kernel": GEMMKernel.best.name,
+                "rows": rows.map { r -> [String: Any] in
+                    var d: [String: Any] = ["op": r.op, "shape": r.shape, "flops": r.flops, "simd_seconds": r.simd]
+                    if let ref = r.reference { d["reference_seconds"] = ref }
+                    if let np = r.numpy { d["numpy_seconds"] = np }
+                    return d
+                },
+            ]
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+            return
+        }
+        print("normlab bench: \(cores) cores, \(threads) thread(s), GEMM micro-kernel \(GEMMKernel.best.name)"
+              + " (this CPU can run: \(GEMMKernel.available.map(\.name).joined(separator: ", ")))")
+        print("measured FMA peak at that vector width: \(format(peak, 1)) GFLOP/s per core, \(format(peak * Double(threads), 1)) on \(threads) thread(s)")
+        print("")
+        let header = ["op", "shape", "ref ms", "simd ms", "speedup", "GFLOP/s", "% peak"] + (compareNumPy ? ["numpy GFLOP/s", "vs numpy"] : [])
+        var table: [[String]] = [header]
+        for r in rows {
+            let gflops = r.flops / r.simd / 1e9
+            var line = [r.op, r.shape, r.reference.map { format($0 * 1e3, 1) } ?? "—", format(r.simd * 1e3, 2),
+                        r.reference.map { format($0 / r.simd, 0) + "×" } ?? "—", format(gflops, 1),
+                        format(100 * gflops / (peak * Double(threads)), 0) + "%"]
+            if compareNumPy {
+                line += [r.numpy.map { format(r.flops / $0 / 1e9, 1) } ?? "—", r.numpy.map { format($0 / r.simd, 2) + "×" } ?? "—"]
+            }
+            table.append(line)
+        }
+        let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+        for (i, line) in table.enumerated() {
+            print(line.enumerated().map { j, cell in j < 2 ? cell.padding(toLength: widths[j], withPad: " ", startingAt: 0)
+                                                          : String(repeating: " ", count: widths[j] - cell.count) + cell }
+                .joined(separator: "  "))
+            if i == 0 { print(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")) }
+        }
+        print("\nspeedup = reference / SIMD time; % peak of the measured FMA peak × threads; vs numpy = NumPy time / Normlab time (> 1: Normlab faster).")
+    }
+
+    /// NumPy's matmul times (median of 7 batches, as ../shared/bench/numpy_gemm.py) for the GEMM shapes.
+    func numPyTimes(threads: Int) throws -> [String: Double] {
+        let script = """
+            import json, os, sys, time
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = "\(threads)"
+            import numpy as np
+            shapes = [(n, n, n) for n in (64, 128, 256, 512, 1024, 2048)]
+            shapes += [(64 * 16 * 16, 3 * 16, 64), (64 * 8 * 8, 64 * 16, 128), (64 * 4 * 4, 128 * 16, 256)]
+            rng = np.random.default_rng(0)
+            out = {}
+            for m, k, n in shapes:
+                a = rng.standard_normal((m, k), dtype=np.float32); b = rng.standard_normal((k, n), dtype=np.float32)
+                c = np.empty((m, n), dtype=np.float32); np.matmul(a, b, out=c)
+                t0 = time.perf_counter(); np.matmul(a, b, out=c); one = max(time.perf_counter() - t0, 1e-7)
+                reps = max(1, int(0.05 / one)); times = []
+                for _ in range(7):
+                    t0 = time.perf_counter()
+                    for _ in range(reps): np.matmul(a, b, out=c)
+                    times.append((time.perf_counter() - t0) / reps)
+                out[f"{m},{k},{n}"] = sorted(times)[3]
+            print(json.dumps(out))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // These variables are set on some machines for old OpenBLAS builds and slow a current NumPy.
+        process.arguments = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "python3", "-c", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try process.run() } catch {
+            throw ValidationError("--compare-numpy needs python3 with NumPy: \(error.localizedDescription)")
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let times = try? JSONSerialization.jsonObject(with: data) as? [String: Double] else {
+            throw ValidationError("--compare-numpy needs python3 with NumPy (python3 -c 'import numpy' failed)")
+        }
+        return times
+    }
+}
+
+struct BenchRow {
+    let op: String, shape: String
+    let flops: Double
+    let reference: Double?, simd: Double
+    let numpy: Double?
+}
+
+/// The convolution layers of the study's 32×32 critic and generator at batch 64
+/// (../shared/bench/wgan_step.md).
+struct StudyLayer: CustomStringConvertible {
+    let name: String
+    let input: Shape, weight: Shape
+    let stride: Int, padding: Int
+    let transposed: Bool
+
+    func forward(_ x: Tensor, _ w: Tensor) throws -> Tensor {
+        transposed ? try convTranspose2d(x, w, stride: stride, padding: padding) : try conv2d(x, w, stride: stride, padding: padding)
+    }
+
+    var forwardFLOPs: Double {
+        // Every multiply-add of the forward pass: output pixels × output channels × patch.
+        let (n, cin, h, w) = (input[0], input[1], input[2], input[3])
+        let k = weight[2]
+        if transposed {
+            return 2.0 * Double(n * cin * h * w) * Double(weight[1] * k * k)
+        }
+        let out = (h + 2 * padding - k) / stride + 1
+        return 2.0 * Double(n * weight[0] * out * out) * Double(cin * k * k)
+    }
+
+    var description: String { "\(input) ⊛ \(weight)" }
+}
+
+let studyLayers = [
+    StudyLayer(name: "critic conv1", input: [64, 3, 32, 32], weight: [64, 3, 4, 4], stride: 2, padding: 1, transposed: false),
+    StudyLayer(name: "critic conv2", input: [64, 64, 16, 16], weight: [128, 64, 4, 4], stride: 2, padding: 1, transposed: false),
+    StudyLayer(name: "critic conv3", input: [64, 128, 8, 8], weight: [256, 128, 4, 4], stride: 2, padding: 1, transposed: false),
+    StudyLayer(name: "gen convT1", input: [64, 256, 4, 4], weight: [256, 128, 4, 4], stride: 2, padding: 1, transposed: true),
+    StudyLayer(name: "gen convT2", input: [64, 128, 8, 8], weight: [128, 64, 4, 4], stride: 2, padding: 1, transposed: true),
+    StudyLayer(name: "gen convT3", input: [64, 64, 16, 16], weight: [64, 32, 4, 4], stride: 2, padding: 1, transposed: true),
+    StudyLayer(name: "gen conv out", input: [64, 32, 32, 32], weight: [3, 32, 3, 3], stride: 1, padding: 1, transposed: false),
+]
+
+func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
