@@ -91,8 +91,15 @@ public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: Unsaf
         let nb = min(nc, n - jc)
         for pc in stride(from: 0, to: k, by: kc) {
             let kb = min(kc, k - pc)
-            packB(b, rows: pc, kb, columns: jc, nb, nr: nr, into: packedB)
             let add = accumulate || pc > 0
+            let panels = (nb + nr - 1) / nr
+            let pack: @Sendable (Int) -> Void = { worker in
+                for panel in stride(from: worker, to: panels, by: workers) {
+                    let j0 = panel * nr
+                    packB(b, rows: pc, kb, columns: jc + j0, min(nr, nb - j0), nr: nr, into: pb.pointer + panel * kb * nr)
+                }
+            }
+            if workers == 1 { pack(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: pack) }
             let work: @Sendable (Int) -> Void = { worker in
                 let end = min(m, (worker + 1) * rowsPerWorker)
                 for ic in stride(from: worker * rowsPerWorker, to: end, by: mc) {
