@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "normlab", targets: ["normlab"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Preview", targets: ["Preview"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -16,7 +17,9 @@ let package = Package(
         // System libraries (module maps). The REPL uses libedit; Preview uses libpng and libjpeg.
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        // libjpeg and libpng report errors by longjmp, which Swift cannot catch: the decoders are
+        // a small C target. Writing PNG uses libpng's simplified API from Swift (CPNG).
+        .target(name: "CCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         // The fast kernels on raw pointers (GEMM, convolution, elementwise), in their own target
         // so they are always compiled optimised for AVX2 and FMA, even in debug builds: without
@@ -32,13 +35,15 @@ let package = Package(
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
         .target(name: "Engine", dependencies: ["SIMDKernels"]),
+        // Pictures: PNG and JPEG codecs, terminal previews, image grids, plots (Engine only below).
+        .target(name: "Preview", dependencies: ["Engine", "CPNG", "CCodecs"]),
         // Layers, spectral norm, AdaIN, the WGAN-GP loss, Adam, checkpoints.
         .target(name: "NN", dependencies: ["Engine"]),
 
         .executableTarget(
             name: "normlab",
             dependencies: [
-                "Engine", "SIMDKernels", "CEditLine", "CPNG", "CJPEG",
+                "Engine", "SIMDKernels", "Preview", "CEditLine", "CPNG", "CCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -46,5 +51,6 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SIMDKernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"]),
     ]
 )

@@ -1,6 +1,6 @@
 import ArgumentParser
 import CEditLine
-import CJPEG
+import CCodecs
 import CPNG
 import Engine
 
@@ -12,6 +12,6 @@ struct Version: ParsableCommand {
         let png = png_get_libpng_ver(nil).map { String(cString: $0) } ?? "unknown"
         print("normlab \(normlabVersion)")
         print("backend: \(Runtime.backend.name), threads: \(Runtime.threads)")
-        print("libpng \(png), libjpeg API \(JPEG_LIB_VERSION), libedit \(LIBEDIT_MAJOR).\(LIBEDIT_MINOR)")
+        print("libpng \(png), libjpeg API \(nl_jpeg_lib_version()), libedit \(LIBEDIT_MAJOR).\(LIBEDIT_MINOR)")
     }
 }

@@ -1,3 +1,0 @@
-// jpeglib.h needs size_t and FILE declared before it.
-#include <stdio.h>
-#include <jpeglib.h>

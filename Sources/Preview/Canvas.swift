@@ -1,0 +1,111 @@
+import Engine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An sRGB colour.
+public struct RGB: Hashable, Sendable {
+    public var r: UInt8, g: UInt8, b: UInt8
+    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { (self.r, self.g, self.b) = (r, g, b) }
+
+    public static let white = RGB(255, 255, 255), black = RGB(0, 0, 0)
+    public static let gray = RGB(128, 128, 128), lightGray = RGB(225, 225, 225)
+    /// Matplotlib's "tab10" colours, in order: distinct and readable on white and on a projector.
+    public static let palette = [RGB(31, 119, 180), RGB(255, 127, 14), RGB(44, 160, 44), RGB(214, 39, 40),
+                                 RGB(148, 103, 189), RGB(140, 86, 75), RGB(227, 119, 194), RGB(127, 127, 127),
+                                 RGB(188, 189, 34), RGB(23, 190, 207)]
+
+    /// (1 − t)·self + t·other
+    func mixed(with other: RGB, _ t: Double) -> RGB {
+        func mix(_ a: UInt8, _ b: UInt8) -> UInt8 { UInt8((Double(a) * (1 - t) + Double(b) * t).rounded()) }
+        return RGB(mix(r, other.r), mix(g, other.g), mix(b, other.b))
+    }
+}
+
+/// An RGB raster to draw plots on, with anti-aliased lines and the built-in font.
+public struct Canvas {
+    public let width: Int, height: Int
+    var pixels: [RGB]
+
+    public init(width: Int, height: Int, background: RGB = .white) {
+        (self.width, self.height) = (max(width, 1), max(height, 1))
+        pixels = [RGB](repeating: background, count: self.width * self.height)
+    }
+
+    public subscript(x: Int, y: Int) -> RGB {
+        get { pixels[y * width + x] }
+        set { pixels[y * width + x] = newValue }
+    }
+
+    /// Blends `color` into pixel (x, y) with coverage `alpha`; outside the canvas does nothing.
+    mutating func blend(_ x: Int, _ y: Int, _ color: RGB, _ alpha: Double = 1) {
+        guard x >= 0, y >= 0, x < width, y < height, alpha > 0 else { return }
+        self[x, y] = alpha >= 1 ? color : self[x, y].mixed(with: color, alpha)
+    }
+
+    public mutating func fillRect(x: Int, y: Int, width w: Int, height h: Int, _ color: RGB) {
+        for yy in max(0, y)..<max(max(0, y), min(height, y + h)) {
+            for xx in max(0, x)..<max(max(0, x), min(width, x + w)) { self[xx, yy] = color }
+        }
+    }
+
+    /// A line of the given thickness, anti-aliased: each pixel is covered by its distance to
+    /// the segment.
+    public mutating func line(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double, _ color: RGB, thickness: Double = 1.5) {
+        let r = thickness / 2
+        let (minX, maxX) = (Int((min(x0, x1) - r - 1).rounded(.down)), Int((max(x0, x1) + r + 1).rounded(.up)))
+        let (minY, maxY) = (Int((min(y0, y1) - r - 1).rounded(.down)), Int((max(y0, y1) + r + 1).rounded(.up)))
+        let (dx, dy) = (x1 - x0, y1 - y0)
+        let lengthSquared = max(dx * dx + dy * dy, 1e-12)
+        for y in max(0, minY)...max(0, min(height - 1, maxY)) where y < height {
+            for x in max(0, minX)...max(0, min(width - 1, maxX)) where x < width {
+                let (px, py) = (Double(x) + 0.5, Double(y) + 0.5)
+                let t = min(1, max(0, ((px - x0) * dx + (py - y0) * dy) / lengthSquared))
+                let distance = hypot(px - (x0 + t * dx), py - (y0 + t * dy))
+                blend(x, y, color, min(1, max(0, r + 0.5 - distance)))
+            }
+        }
+    }
+
+    /// A filled disc, anti-aliased at its edge.
+    public mutating func disc(_ cx: Double, _ cy: Double, radius: Double, _ color: RGB, alpha: Double = 1) {
+        for y in Int(cy - radius - 1)...Int(cy + radius + 1) {
+            for x in Int(cx - radius - 1)...Int(cx + radius + 1) {
+                let distance = hypot(Double(x) + 0.5 - cx, Double(y) + 0.5 - cy)
+                blend(x, y, color, alpha * min(1, max(0, radius + 0.5 - distance)))
+            }
+        }
+    }
+
+    /// Text in the 5×7 font with its top-left corner at (x, y); `scale` enlarges each dot.
+    public mutating func text(_ string: String, x: Int, y: Int, _ color: RGB, scale: Int = 1) {
+        var cursor = x
+        for character in string {
+            for (row, line) in Font.glyph(character).enumerated() {
+                for (column, dot) in line.enumerated() where dot == "#" {
+                    fillRect(x: cursor + column * scale, y: y + row * scale, width: scale, height: scale, color)
+                }
+            }
+            cursor += Font.advance * scale
+        }
+    }
+
+    /// The width of `string` in pixels at `scale`.
+    public static func textWidth(_ string: String, scale: Int = 1) -> Int {
+        max(0, string.count * Font.advance - 1) * scale
+    }
+
+    /// The canvas as a `[3, H, W]` tensor in [0, 1].
+    public func tensor() throws -> Tensor {
+        let plane = width * height
+        var values = [Float](repeating: 0, count: 3 * plane)
+        for (i, p) in pixels.enumerated() {
+            values[i] = Float(p.r) / 255
+            values[plane + i] = Float(p.g) / 255
+            values[2 * plane + i] = Float(p.b) / 255
+        }
+        return try Tensor(shape: [3, height, width], elements: values)
+    }
+
+    public func save(to path: String) throws { try savePNG(tensor(), to: path) }
+}

@@ -1,0 +1,29 @@
+import Engine
+
+/// Tiles a batch `[N, C, H, W]` into one image `[C, H', W']`: `rows` rows (default: ⌈√N⌉
+/// columns, so the grid is as square as possible and rather wide than tall), `padding` pixels
+/// of `padValue` between and around the images.
+public func grid(_ images: Tensor, rows: Int? = nil, padding: Int = 2, padValue: Float = 1) throws -> Tensor {
+    guard images.rank == 4, images.shape[0] > 0 else {
+        throw PreviewError.notAnImage(shape: images.shape, reason: "grid needs a batch [N, C, H, W] of at least one image")
+    }
+    let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+    guard padding >= 0 else { throw PreviewError.notAnImage(shape: images.shape, reason: "padding must be ≥ 0, got \(padding)") }
+    let columns: Int
+    if let rows { columns = (n + max(1, min(n, rows)) - 1) / max(1, min(n, rows)) } else { columns = Int(Double(n).squareRoot().rounded(.up)) }
+    let rowCount = (n + columns - 1) / columns
+    let (outH, outW) = (rowCount * (h + padding) + padding, columns * (w + padding) + padding)
+    var out = [Float](repeating: padValue, count: c * outH * outW)
+    let values = images.scalars
+    for i in 0..<n {
+        let (top, left) = (padding + (i / columns) * (h + padding), padding + (i % columns) * (w + padding))
+        for channel in 0..<c {
+            for y in 0..<h {
+                for x in 0..<w {
+                    out[(channel * outH + top + y) * outW + left + x] = values[((i * c + channel) * h + y) * w + x]
+                }
+            }
+        }
+    }
+    return try Tensor(shape: [c, outH, outW], elements: out)
+}

@@ -1,0 +1,314 @@
+import Engine
+import Foundation
+
+/// One line of a chart: y against x (x defaults to 0, 1, 2, …).
+public struct Series: Sendable {
+    public var name: String
+    public var x: [Double]
+    public var y: [Double]
+    public var color: RGB?
+
+    public init(_ name: String, y: [Double], x: [Double]? = nil, color: RGB? = nil) {
+        self.name = name
+        self.y = y
+        self.x = x ?? y.indices.map(Double.init)
+        self.color = color
+    }
+
+    /// The finite points only: a NaN (a diverged loss) breaks the line instead of the axes.
+    var points: [(Double, Double)] { zip(x, y).filter { $0.0.isFinite && $0.1.isFinite } }
+}
+
+/// "Nice" tick positions covering [low, high]: steps of 1, 2 or 5 times a power of ten.
+func ticks(_ low: Double, _ high: Double, count: Int = 5) -> [Double] {
+    guard high > low, low.isFinite, high.isFinite else { return [low] }
+    let raw = (high - low) / Double(max(count, 1))
+    let magnitude = pow(10, floor(log10(raw)))
+    let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+    let first = ceil(low / step - 1e-9) * step
+    return stride(from: first, through: high + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
+}
+
+/// A tick label: few digits, scientific only for very large or small numbers.
+func tickLabel(_ value: Double, step: Double) -> String {
+    if value == 0 { return "0" }
+    if abs(value) >= 1e5 || abs(value) < 1e-3 { return String(format: "%.0e", value) }
+    let decimals = max(0, -Int(floor(log10(step))))
+    return String(format: "%.\(decimals)f", value)
+}
+
+/// The range a set of values needs, padded a little; a flat range is widened.
+func extent(_ values: [Double]) -> (Double, Double) {
+    let finite = values.filter(\.isFinite)
+    guard var low = finite.min(), var high = finite.max() else { return (0, 1) }
+    if high - low < 1e-12 { low -= max(abs(low) * 0.1, 0.5); high += max(abs(high) * 0.1, 0.5) }
+    let pad = (high - low) * 0.04
+    return (low - pad, high + pad)
+}
+
+/// A line chart (losses, σ per layer, metrics) with axes, ticks, labels and a legend.
+public struct LinePlot {
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+
+    public init(title: String = "", xLabel: String = "", yLabel: String = "", series: [Series]) {
+        (self.title, self.xLabel, self.yLabel, self.series) = (title, xLabel, yLabel, series)
+    }
+
+    func color(_ i: Int) -> RGB { series[i].color ?? RGB.palette[i % RGB.palette.count] }
+
+    /// The chart as a picture.
+    public func render(width: Int = 720, height: Int = 420, scale: Int = 2) -> Canvas {
+        var canvas = Canvas(width: width, height: height)
+        let frame = PlotFrame(canvas: canvas, title: title, xLabel: xLabel, yLabel: yLabel,
+                              xRange: extent(series.flatMap { $0.points.map(\.0) }),
+                              yRange: extent(series.flatMap { $0.points.map(\.1) }), scale: scale)
+        frame.drawAxes(on: &canvas)
+        for (i, s) in series.enumerated() {
+            let points = s.points.map(frame.map)
+            if points.count == 1 { canvas.disc(points[0].0, points[0].1, radius: 2.5, color(i)) }
+            for (a, b) in zip(points, points.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, color(i), thickness: 1.5 * Double(scale) + 0.5) }
+        }
+        frame.drawLegend(series.indices.map { (series[$0].name, color($0)) }, on: &canvas)
+        return canvas
+    }
+
+    public func save(to path: String, width: Int = 720, height: Int = 420) throws {
+        try render(width: width, height: height).save(to: path)
+    }
+
+    /// The chart in the terminal in Braille dots (2×4 per character), coloured when `colors`
+    /// allows, with the y range on the left and a legend below.
+    public func terminal(width: Int = 72, height: Int = 16, colors: ColorMode = .detect()) -> String {
+        var braille = BrailleCanvas(columns: max(width - 10, 10), rows: max(height, 4))
+        let (xr, yr) = (extent(series.flatMap { $0.points.map(\.0) }), extent(series.flatMap { $0.points.map(\.1) }))
+        for (i, s) in series.enumerated() {
+            let dots = s.points.map { braille.dot(x: ($0.0 - xr.0) / (xr.1 - xr.0), y: ($0.1 - yr.0) / (yr.1 - yr.0)) }
+            for (a, b) in zip(dots, dots.dropFirst()) { braille.line(a, b, series: i) }
+            if dots.count == 1 { braille.set(dots[0], series: i) }
+        }
+        var lines: [String] = []
+        if !title.isEmpty { lines.append(title) }
+        let body = braille.render(colors: colors, palette: series.indices.map(color))
+        for (row, line) in body.enumerated() {
+            let label = row == 0 ? compact(yr.1) : (row == body.count - 1 ? compact(yr.0) : "")
+            lines.append(label.leftPadded(8) + " ┤" + line)
+        }
+        lines.append(String(repeating: " ", count: 9) + "└" + String(repeating: "─", count: braille.columns))
+        let left = compact(xr.0), right = compact(xr.1)
+        lines.append(String(repeating: " ", count: 10) + left
+                     + String(repeating: " ", count: max(1, braille.columns - left.count - right.count)) + right
+                     + (xLabel.isEmpty ? "" : "  " + xLabel))
+        let legend = series.indices.map { colors.paint("━━", series[$0].color ?? RGB.palette[$0 % RGB.palette.count]) + " " + series[$0].name }
+        if series.count > 1 || !(series.first?.name.isEmpty ?? true) { lines.append(String(repeating: " ", count: 10) + legend.joined(separator: "   ")) }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A value in at most 7 characters, for terminal axes.
+func compact(_ v: Double) -> String {
+    if v == 0 { return "0" }
+    if abs(v) >= 1e4 || abs(v) < 1e-2 { return String(format: "%.1e", v) }
+    return String(format: abs(v) >= 100 ? "%.0f" : "%.2f", v)
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// The axes, ticks, labels and legend shared by line and scatter plots, and the map from data
+/// coordinates to pixels.
+struct PlotFrame {
+    let left: Double, right: Double, top: Double, bottom: Double
+    let xRange: (Double, Double), yRange: (Double, Double)
+    let title: String, xLabel: String, yLabel: String
+    let scale: Int
+
+    init(canvas: Canvas, title: String, xLabel: String, yLabel: String, xRange: (Double, Double), yRange: (Double, Double), scale: Int) {
+        (self.title, self.xLabel, self.yLabel, self.xRange, self.yRange, self.scale) = (title, xLabel, yLabel, xRange, yRange, scale)
+        let s = Double(scale)
+        left = 14 * s + (yLabel.isEmpty ? 0 : 10 * s) + 28 * s
+        right = Double(canvas.width) - 10 * s
+        top = (title.isEmpty ? 8 : 20) * s
+        bottom = Double(canvas.height) - (xLabel.isEmpty ? 16 : 28) * s
+    }
+
+    func map(_ p: (Double, Double)) -> (Double, Double) {
+        (left + (p.0 - xRange.0) / (xRange.1 - xRange.0) * (right - left),
+         bottom - (p.1 - yRange.0) / (yRange.1 - yRange.0) * (bottom - top))
+    }
+
+    func drawAxes(on canvas: inout Canvas) {
+        let s = scale
+        let xTicks = ticks(xRange.0, xRange.1), yTicks = ticks(yRange.0, yRange.1)
+        let xStep = xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1, yStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1
+        for t in yTicks {
+            let y = map((xRange.0, t)).1
+            canvas.fillRect(x: Int(left), y: Int(y), width: Int(right - left), height: 1, .lightGray)
+            let label = tickLabel(t, step: yStep)
+            canvas.text(label, x: Int(left) - 4 * s - Canvas.textWidth(label, scale: s), y: Int(y) - 3 * s, .black, scale: s)
+        }
+        for t in xTicks {
+            let x = map((t, yRange.0)).0
+            canvas.fillRect(x: Int(x), y: Int(top), width: 1, height: Int(bottom - top), .lightGray)
+            let label = tickLabel(t, step: xStep)
+            canvas.text(label, x: Int(x) - Canvas.textWidth(label, scale: s) / 2, y: Int(bottom) + 4 * s, .black, scale: s)
+        }
+        // Axes as crisp rectangles, one pixel per scale step thick.
+        canvas.fillRect(x: Int(left) - s, y: Int(bottom), width: Int(right - left) + s, height: s, .black)
+        canvas.fillRect(x: Int(left) - s, y: Int(top), width: s, height: Int(bottom - top) + s, .black)
+        if !title.isEmpty {
+            canvas.text(title, x: (canvas.width - Canvas.textWidth(title, scale: s)) / 2, y: 5 * s, .black, scale: s)
+        }
+        if !xLabel.isEmpty {
+            canvas.text(xLabel, x: Int((left + right) / 2) - Canvas.textWidth(xLabel, scale: s) / 2, y: canvas.height - 10 * s, .black, scale: s)
+        }
+        if !yLabel.isEmpty {
+            // Vertical text, one character per line, beside the axis.
+            let y0 = Int((top + bottom) / 2) - yLabel.count * 9 * s / 2
+            for (i, c) in yLabel.enumerated() { canvas.text(String(c), x: 3 * s, y: y0 + i * 9 * s, .black, scale: s) }
+        }
+    }
+
+    func drawLegend(_ entries: [(String, RGB)], on canvas: inout Canvas) {
+        let named = entries.filter { !$0.0.isEmpty }
+        guard !named.isEmpty else { return }
+        let s = scale
+        let width = (named.map { Canvas.textWidth($0.0, scale: s) }.max() ?? 0) + 22 * s
+        let x = Int(right) - width - 6 * s, y0 = Int(top) + 6 * s
+        canvas.fillRect(x: x, y: y0, width: width, height: named.count * 11 * s + 4 * s, .white)
+        for (i, (name, color)) in named.enumerated() {
+            let y = y0 + 3 * s + i * 11 * s
+            canvas.line(Double(x + 3 * s), Double(y + 4 * s), Double(x + 15 * s), Double(y + 4 * s), color, thickness: Double(s) * 1.5)
+            canvas.text(name, x: x + 19 * s, y: y + s, .black, scale: s)
+        }
+    }
+}
+
+/// Points of several series over an optional heat map of values on a grid (the toy WGAN-GP
+/// lesson: real and generated samples over the critic's values).
+public struct ScatterPlot {
+    public var title: String
+    public var series: [(name: String, points: [(Double, Double)], color: RGB?)]
+    /// Values on a regular grid over `xRange` × `yRange`, row 0 at the bottom.
+    public var heatmap: [[Double]]?
+    public var xRange: (Double, Double)
+    public var yRange: (Double, Double)
+
+    public init(title: String = "", series: [(name: String, points: [(Double, Double)], color: RGB?)], heatmap: [[Double]]? = nil,
+                xRange: (Double, Double)? = nil, yRange: (Double, Double)? = nil) {
+        self.title = title
+        self.series = series
+        self.heatmap = heatmap
+        self.xRange = xRange ?? extent(series.flatMap { $0.points.map(\.0) })
+        self.yRange = yRange ?? extent(series.flatMap { $0.points.map(\.1) })
+    }
+
+    func color(_ i: Int) -> RGB { series[i].color ?? RGB.palette[i % RGB.palette.count] }
+
+    public func render(width: Int = 560, height: Int = 560, scale: Int = 2) -> Canvas {
+        var canvas = Canvas(width: width, height: height)
+        let frame = PlotFrame(canvas: canvas, title: title, xLabel: "", yLabel: "", xRange: xRange, yRange: yRange, scale: scale)
+        if let heatmap, let first = heatmap.first, !first.isEmpty {
+            let values = heatmap.flatMap { $0 }.filter(\.isFinite)
+            let (low, high) = (values.min() ?? 0, values.max() ?? 1)
+            for y in Int(frame.top)..<Int(frame.bottom) {
+                for x in Int(frame.left)..<Int(frame.right) {
+                    let u = (Double(x) - frame.left) / (frame.right - frame.left)
+                    let v = (frame.bottom - Double(y)) / (frame.bottom - frame.top)
+                    let row = min(heatmap.count - 1, Int(v * Double(heatmap.count)))
+                    let column = min(first.count - 1, Int(u * Double(first.count)))
+                    let value = heatmap[row][min(column, heatmap[row].count - 1)]
+                    canvas.blend(x, y, heatColor(high > low ? (value - low) / (high - low) : 0.5))
+                }
+            }
+        }
+        frame.drawAxes(on: &canvas)
+        for (i, s) in series.enumerated() {
+            for p in s.points where p.0.isFinite && p.1.isFinite {
+                let (x, y) = frame.map(p)
+                canvas.disc(x, y, radius: 1.6 * Double(scale), color(i), alpha: 0.85)
+            }
+        }
+        frame.drawLegend(series.indices.map { (series[$0].name, color($0)) }, on: &canvas)
+        return canvas
+    }
+
+    public func save(to path: String, width: Int = 560, height: Int = 560) throws {
+        try render(width: width, height: height).save(to: path)
+    }
+
+    /// The points in Braille dots, one colour per series where the terminal has colour.
+    public func terminal(width: Int = 60, height: Int = 24, colors: ColorMode = .detect()) -> String {
+        var braille = BrailleCanvas(columns: width, rows: height)
+        for (i, s) in series.enumerated() {
+            for p in s.points {
+                braille.set(braille.dot(x: (p.0 - xRange.0) / (xRange.1 - xRange.0), y: (p.1 - yRange.0) / (yRange.1 - yRange.0)), series: i)
+            }
+        }
+        var lines = title.isEmpty ? [] : [title]
+        lines += braille.render(colors: colors, palette: series.indices.map(color))
+        lines.append(series.indices.map { colors.paint("⣿", color($0)) + " " + series[$0].name }.joined(separator: "   "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A perceptually ordered colour map from dark blue through teal to yellow (viridis-like).
+func heatColor(_ t: Double) -> RGB {
+    let stops = [RGB(68, 1, 84), RGB(59, 82, 139), RGB(33, 145, 140), RGB(94, 201, 98), RGB(253, 231, 37)]
+    let x = min(max(t, 0), 1) * Double(stops.count - 1)
+    let i = min(Int(x), stops.count - 2)
+    return stops[i].mixed(with: stops[i + 1], x - Double(i))
+}
+
+/// A grid of Braille characters, each 2 dots wide and 4 high, remembering which series drew
+/// each character last.
+struct BrailleCanvas {
+    let columns: Int, rows: Int
+    var bits: [UInt8]
+    var owner: [Int]
+
+    init(columns: Int, rows: Int) {
+        (self.columns, self.rows) = (max(columns, 1), max(rows, 1))
+        bits = [UInt8](repeating: 0, count: self.columns * self.rows)
+        owner = [Int](repeating: -1, count: self.columns * self.rows)
+    }
+
+    /// The dot for a point in the unit square (y up).
+    func dot(x: Double, y: Double) -> (Int, Int) {
+        let dx = Int((min(max(x, 0), 1) * Double(2 * columns - 1)).rounded())
+        let dy = Int(((1 - min(max(y, 0), 1)) * Double(4 * rows - 1)).rounded())
+        return (dx, dy)
+    }
+
+    mutating func set(_ d: (Int, Int), series: Int) {
+        let (x, y) = d
+        guard x >= 0, y >= 0, x < 2 * columns, y < 4 * rows else { return }
+        // Unicode Braille: dots 1-2-3-7 down the left column, 4-5-6-8 down the right.
+        let bit: [[UInt8]] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
+        let cell = (y / 4) * columns + x / 2
+        bits[cell] |= bit[y % 4][x % 2]
+        owner[cell] = series
+    }
+
+    mutating func line(_ a: (Int, Int), _ b: (Int, Int), series: Int) {
+        let steps = max(abs(b.0 - a.0), abs(b.1 - a.1), 1)
+        for i in 0...steps {
+            let t = Double(i) / Double(steps)
+            set((Int((Double(a.0) + t * Double(b.0 - a.0)).rounded()), Int((Double(a.1) + t * Double(b.1 - a.1)).rounded())), series: series)
+        }
+    }
+
+    func render(colors: ColorMode, palette: [RGB]) -> [String] {
+        (0..<rows).map { row in
+            (0..<columns).map { column -> String in
+                let cell = row * columns + column
+                guard bits[cell] != 0 else { return " " }
+                let character = UnicodeScalar(0x2800 + UInt32(bits[cell])).map { String(Character($0)) } ?? "?"
+                return owner[cell] >= 0 && owner[cell] < palette.count ? colors.paint(character, palette[owner[cell]]) : character
+            }.joined()
+        }
+    }
+}
