@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "normlab",
             dependencies: [
-                "Engine", "SIMDKernels", "Preview", "CEditLine", "CPNG", "CCodecs",
+                "Engine", "SIMDKernels", "NN", "Preview", "CEditLine", "CPNG", "CCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

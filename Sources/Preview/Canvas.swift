@@ -81,9 +81,17 @@ public struct Canvas {
     public mutating func text(_ string: String, x: Int, y: Int, _ color: RGB, scale: Int = 1) {
         var cursor = x
         for character in string {
-            for (row, line) in Font.glyph(character).enumerated() {
+            let rows = Font.glyph(character)
+            for (row, line) in rows.enumerated() {
                 for (column, dot) in line.enumerated() where dot == "#" {
                     fillRect(x: cursor + column * scale, y: y + row * scale, width: scale, height: scale, color)
+                }
+            }
+            if Font.hasHat(character) {
+                // A circumflex one dot above the letter's top ink.
+                let top = (rows.firstIndex { $0.contains("#") } ?? 0) - 2
+                for (dx, dy) in [(1, 1), (2, 0), (3, 1)] {
+                    fillRect(x: cursor + dx * scale, y: y + (top + dy) * scale, width: scale, height: scale, color)
                 }
             }
             cursor += Font.advance * scale

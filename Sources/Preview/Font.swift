@@ -6,10 +6,14 @@ enum Font {
     /// Horizontal advance per character in pixels, at scale 1.
     static let advance = 6
 
-    /// The rows of a glyph, top first, `#` on.
+    /// The rows of a glyph, top first, `#` on. A character with combining marks (σ̂) is drawn
+    /// as its base letter; `hasHat` tells the caller to add the circumflex.
     static func glyph(_ c: Character) -> [Substring] {
-        (glyphs[c] ?? glyphs["?"] ?? "").split(separator: "|")
+        let base = c.unicodeScalars.first.map { Character($0) } ?? "?"
+        return (glyphs[base] ?? glyphs["?"] ?? "").split(separator: "|")
     }
+
+    static func hasHat(_ c: Character) -> Bool { c.unicodeScalars.dropFirst().contains("\u{0302}") }
 
     static let glyphs: [Character: String] = [
         " ": ".....|.....|.....|.....|.....|.....|.....",
@@ -110,5 +114,15 @@ enum Font {
         "∇": "#####|#...#|.#.#.|.#.#.|..#..|..#..|.....",
         "−": ".....|.....|.....|#####|.....|.....|.....",
         "×": ".....|#...#|.#.#.|..#..|.#.#.|#...#|.....",
+        "₀": ".....|.....|.....|.###.|.#.#.|.#.#.|.###.",
+        "₁": ".....|.....|.....|..#..|.##..|..#..|.###.",
+        "₂": ".....|.....|.....|.##..|...#.|..#..|.###.",
+        "₃": ".....|.....|.....|.###.|..##.|...#.|.###.",
+        "₄": ".....|.....|.....|.#.#.|.###.|...#.|...#.",
+        "₅": ".....|.....|.....|.###.|.##..|...#.|.##..",
+        "₆": ".....|.....|.....|..##.|.#...|.###.|.###.",
+        "₇": ".....|.....|.....|.###.|...#.|..#..|..#..",
+        "₈": ".....|.....|.....|.###.|.###.|.#.#.|.###.",
+        "₉": ".....|.....|.....|.###.|.###.|...#.|.##..",
     ]
 }

@@ -37,12 +37,12 @@ func tickLabel(_ value: Double, step: Double) -> String {
     return String(format: "%.\(decimals)f", value)
 }
 
-/// The range a set of values needs, padded a little; a flat range is widened.
-func extent(_ values: [Double]) -> (Double, Double) {
+/// The range a set of values needs, padded a little (y) or not (x); a flat range is widened.
+func extent(_ values: [Double], padded: Bool = true) -> (Double, Double) {
     let finite = values.filter(\.isFinite)
     guard var low = finite.min(), var high = finite.max() else { return (0, 1) }
     if high - low < 1e-12 { low -= max(abs(low) * 0.1, 0.5); high += max(abs(high) * 0.1, 0.5) }
-    let pad = (high - low) * 0.04
+    let pad = padded ? (high - low) * 0.04 : 0
     return (low - pad, high + pad)
 }
 
@@ -63,7 +63,7 @@ public struct LinePlot {
     public func render(width: Int = 720, height: Int = 420, scale: Int = 2) -> Canvas {
         var canvas = Canvas(width: width, height: height)
         let frame = PlotFrame(canvas: canvas, title: title, xLabel: xLabel, yLabel: yLabel,
-                              xRange: extent(series.flatMap { $0.points.map(\.0) }),
+                              xRange: extent(series.flatMap { $0.points.map(\.0) }, padded: false),
                               yRange: extent(series.flatMap { $0.points.map(\.1) }), scale: scale)
         frame.drawAxes(on: &canvas)
         for (i, s) in series.enumerated() {
@@ -71,7 +71,7 @@ public struct LinePlot {
             if points.count == 1 { canvas.disc(points[0].0, points[0].1, radius: 2.5, color(i)) }
             for (a, b) in zip(points, points.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, color(i), thickness: 1.5 * Double(scale) + 0.5) }
         }
-        frame.drawLegend(series.indices.map { (series[$0].name, color($0)) }, on: &canvas)
+        frame.drawLegend(series.indices.map { (series[$0].name, color($0)) }, avoiding: series.flatMap { $0.points.map(frame.map) }, on: &canvas)
         return canvas
     }
 
@@ -83,7 +83,7 @@ public struct LinePlot {
     /// allows, with the y range on the left and a legend below.
     public func terminal(width: Int = 72, height: Int = 16, colors: ColorMode = .detect()) -> String {
         var braille = BrailleCanvas(columns: max(width - 10, 10), rows: max(height, 4))
-        let (xr, yr) = (extent(series.flatMap { $0.points.map(\.0) }), extent(series.flatMap { $0.points.map(\.1) }))
+        let (xr, yr) = (extent(series.flatMap { $0.points.map(\.0) }, padded: false), extent(series.flatMap { $0.points.map(\.1) }))
         for (i, s) in series.enumerated() {
             let dots = s.points.map { braille.dot(x: ($0.0 - xr.0) / (xr.1 - xr.0), y: ($0.1 - yr.0) / (yr.1 - yr.0)) }
             for (a, b) in zip(dots, dots.dropFirst()) { braille.line(a, b, series: i) }
@@ -109,7 +109,7 @@ public struct LinePlot {
 
 /// A value in at most 7 characters, for terminal axes.
 func compact(_ v: Double) -> String {
-    if v == 0 { return "0" }
+    if v == v.rounded() && abs(v) < 1e4 { return String(Int(v)) }
     if abs(v) >= 1e4 || abs(v) < 1e-2 { return String(format: "%.1e", v) }
     return String(format: abs(v) >= 100 ? "%.0f" : "%.2f", v)
 }
@@ -129,9 +129,9 @@ struct PlotFrame {
     init(canvas: Canvas, title: String, xLabel: String, yLabel: String, xRange: (Double, Double), yRange: (Double, Double), scale: Int) {
         (self.title, self.xLabel, self.yLabel, self.xRange, self.yRange, self.scale) = (title, xLabel, yLabel, xRange, yRange, scale)
         let s = Double(scale)
-        left = 14 * s + (yLabel.isEmpty ? 0 : 10 * s) + 28 * s
-        right = Double(canvas.width) - 10 * s
-        top = (title.isEmpty ? 8 : 20) * s
+        left = 42 * s
+        right = Double(canvas.width) - 14 * s
+        top = (title.isEmpty ? 8 : 20) * s + (yLabel.isEmpty ? 0 : 12 * s)
         bottom = Double(canvas.height) - (xLabel.isEmpty ? 16 : 28) * s
     }
 
@@ -166,19 +166,25 @@ struct PlotFrame {
             canvas.text(xLabel, x: Int((left + right) / 2) - Canvas.textWidth(xLabel, scale: s) / 2, y: canvas.height - 10 * s, .black, scale: s)
         }
         if !yLabel.isEmpty {
-            // Vertical text, one character per line, beside the axis.
-            let y0 = Int((top + bottom) / 2) - yLabel.count * 9 * s / 2
-            for (i, c) in yLabel.enumerated() { canvas.text(String(c), x: 3 * s, y: y0 + i * 9 * s, .black, scale: s) }
+            // Horizontal, above the y axis: readable without turning one's head.
+            canvas.text(yLabel, x: max(2 * s, Int(left) - Canvas.textWidth(yLabel, scale: s) / 2), y: Int(top) - 12 * s, .black, scale: s)
         }
     }
 
-    func drawLegend(_ entries: [(String, RGB)], on canvas: inout Canvas) {
+    /// The legend, in whichever inside corner covers the fewest of `points` (pixel positions).
+    func drawLegend(_ entries: [(String, RGB)], avoiding points: [(Double, Double)] = [], on canvas: inout Canvas) {
         let named = entries.filter { !$0.0.isEmpty }
         guard !named.isEmpty else { return }
         let s = scale
         let width = (named.map { Canvas.textWidth($0.0, scale: s) }.max() ?? 0) + 22 * s
-        let x = Int(right) - width - 6 * s, y0 = Int(top) + 6 * s
-        canvas.fillRect(x: x, y: y0, width: width, height: named.count * 11 * s + 4 * s, .white)
+        let height = named.count * 11 * s + 4 * s
+        let corners = [(Int(right) - width - 6 * s, Int(top) + 6 * s), (Int(right) - width - 6 * s, Int(bottom) - height - 6 * s),
+                       (Int(left) + 6 * s, Int(bottom) - height - 6 * s), (Int(left) + 6 * s, Int(top) + 6 * s)]
+        func covered(_ corner: (Int, Int)) -> Int {
+            points.filter { Double(corner.0) <= $0.0 && $0.0 <= Double(corner.0 + width) && Double(corner.1) <= $0.1 && $0.1 <= Double(corner.1 + height) }.count
+        }
+        let (x, y0) = corners.min { covered($0) < covered($1) } ?? corners[0]
+        canvas.fillRect(x: x, y: y0, width: width, height: height, .white)
         for (i, (name, color)) in named.enumerated() {
             let y = y0 + 3 * s + i * 11 * s
             canvas.line(Double(x + 3 * s), Double(y + 4 * s), Double(x + 15 * s), Double(y + 4 * s), color, thickness: Double(s) * 1.5)

@@ -10,7 +10,7 @@ struct Normlab: ParsableCommand {
             Run `normlab tour` (the default) to see it work.
             """,
         version: normlabVersion,
-        subcommands: [Tour.self, Bench.self, Version.self],
+        subcommands: [Tour.self, Show.self, Bench.self, Figures.self, Version.self],
         defaultSubcommand: Tour.self)
 }
 

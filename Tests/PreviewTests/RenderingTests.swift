@@ -83,12 +83,12 @@ final class RenderingTests: XCTestCase {
         let plot = LinePlot(series: [Series("up", y: [0, 1, 2, 3])])
         let text = plot.terminal(width: 20, height: 4, colors: .ascii)
         let expected = [
-            "    3.12 ┤       ⢀⠤⠂",
-            "         ┤     ⡠⠊⠁  ",
-            "         ┤  ⢀⡠⠊     ",
-            "   -0.12 ┤⠠⠒⠁       ",
+            "    3.12 ┤        ⡠⠔",
+            "         ┤     ⡠⠔⠉  ",
+            "         ┤  ⣀⠔⠊     ",
+            "   -0.12 ┤⠔⠊        ",
             "         └──────────",
-            "          -0.12 3.12",
+            "          0        3",
             "          ━━ up",
         ]
         XCTAssertEqual(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), expected)
