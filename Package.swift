@@ -35,6 +35,14 @@ let package = Package(
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
         .target(name: "Engine", dependencies: ["SIMDKernels"]),
+        // The lesson language: lexer, parser, evaluator, values (knows Engine only).
+        .target(name: "Script", dependencies: ["Engine"]),
+        // The builtins table: binds Engine, NN and Preview into the language.
+        .target(name: "Library", dependencies: ["Script", "Engine", "NN", "Preview"]),
+        // Lessons (Markdown with code cells), stepping, checks, transcripts.
+        .target(name: "Notebook", dependencies: ["Library", "Script", "Engine", "Preview"]),
+        // The line-editing REPL (libedit): commands, completion, history, Ctrl-C.
+        .target(name: "REPL", dependencies: ["Notebook", "Library", "Script", "Engine", "Preview", "CEditLine"]),
         // Pictures: PNG and JPEG codecs, terminal previews, image grids, plots (Engine only below).
         .target(name: "Preview", dependencies: ["Engine", "CPNG", "CCodecs"]),
         // Layers, spectral norm, AdaIN, the WGAN-GP loss, Adam, checkpoints.
@@ -43,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "normlab",
             dependencies: [
-                "Engine", "SIMDKernels", "NN", "Preview", "CEditLine", "CPNG", "CCodecs",
+                "Engine", "SIMDKernels", "NN", "Preview", "Library", "Notebook", "REPL", "CEditLine", "CPNG", "CCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

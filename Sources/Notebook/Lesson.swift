@@ -1,0 +1,105 @@
+/// A lesson: a Markdown file whose fenced `swift` code blocks are the cells. It renders on any
+/// Markdown viewer and diffs cleanly; the prose between cells is shown before each cell.
+public struct Lesson: Sendable {
+    public struct Cell: Sendable {
+        /// The Markdown before this cell (since the previous one).
+        public var prose: String
+        public var code: String
+        /// The file line of the cell's first line of code.
+        public var line: Int
+    }
+
+    public let path: String
+    public let text: String
+    public let title: String
+    public let cells: [Cell]
+    /// Prose after the last cell.
+    public let epilogue: String
+
+    public init(path: String, text: String) {
+        self.path = path
+        self.text = text
+        var cells: [Cell] = []
+        var prose: [String] = []
+        var code: [String]? = nil
+        var codeLine = 0
+        var fence = ""
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if var current = code {
+                if trimmed == fence {
+                    cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .newlines), code: current.joined(separator: "\n"), line: codeLine))
+                    prose = []
+                    code = nil
+                } else {
+                    current.append(String(line))
+                    code = current
+                }
+            } else if trimmed.hasPrefix("```") && ["swift", "normlab"].contains(trimmed.drop { $0 == "`" }.trimmingCharacters(in: .whitespaces)) {
+                fence = String(trimmed.prefix { $0 == "`" })
+                code = []
+                codeLine = index + 2
+            } else {
+                prose.append(String(line))
+            }
+        }
+        self.cells = cells
+        self.epilogue = prose.joined(separator: "\n").trimmingCharacters(in: .newlines)
+        self.title = text.split(separator: "\n").first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? path
+    }
+}
+
+/// Markdown prose for a terminal: headings emphasised, paragraphs wrapped, lists and code kept.
+public func renderProse(_ markdown: String, width: Int, color: Bool) -> String {
+    let (bold, underline, dim, reset) = color ? ("\u{1B}[1m", "\u{1B}[4m", "\u{1B}[2m", "\u{1B}[0m") : ("", "", "", "")
+    var out: [String] = []
+    var paragraph: [String] = []
+    var inCode = false
+    func flush() {
+        guard !paragraph.isEmpty else { return }
+        out += wrap(paragraph.joined(separator: " "), width: width)
+        paragraph = []
+    }
+    for raw in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+        let line = String(raw)
+        if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") { flush(); inCode.toggle(); continue }
+        if inCode { out.append(dim + "    " + line + reset); continue }
+        if line.hasPrefix("#") {
+            flush()
+            let text = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
+            let level = line.prefix { $0 == "#" }.count
+            if !out.isEmpty && out.last != "" { out.append("") }
+            out.append(bold + (level == 1 ? underline : "") + text + reset)
+            if !color { out.append(String(repeating: level == 1 ? "═" : "─", count: min(width, text.count))) }
+        } else if line.trimmingCharacters(in: .whitespaces).isEmpty {
+            flush()
+            if out.last != "" { out.append("") }
+        } else if line.hasPrefix("- ") || line.hasPrefix("* ") || line.first?.isNumber == true && line.contains(". ") || line.hasPrefix("|") || line.hasPrefix("    ") {
+            flush()
+            out += wrap(line, width: width, indent: line.hasPrefix("|") ? "" : "  ")
+        } else {
+            paragraph.append(line.trimmingCharacters(in: .whitespaces))
+        }
+    }
+    flush()
+    while out.last == "" { out.removeLast() }
+    return out.joined(separator: "\n")
+}
+
+/// Words wrapped to `width` columns; continuation lines indented.
+func wrap(_ text: String, width: Int, indent: String = "") -> [String] {
+    var lines: [String] = []
+    var line = ""
+    for word in text.split(separator: " ") {
+        if !line.isEmpty && line.count + 1 + word.count > width {
+            lines.append(line)
+            line = indent + word
+        } else {
+            line += (line.isEmpty ? "" : " ") + word
+        }
+    }
+    if !line.isEmpty { lines.append(line) }
+    return lines
+}
+
+import Foundation

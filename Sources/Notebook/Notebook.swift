@@ -1,0 +1,226 @@
+import Engine
+import Foundation
+import Library
+import Preview
+import Script
+
+/// Steps through a lesson in a session, keeps what ran as a transcript, and saves it as
+/// Markdown or as a Jupyter notebook.
+public final class Notebook {
+    public let session: Session
+    public private(set) var lesson: Lesson?
+    /// The index of the next cell to run.
+    public private(set) var position = 0
+    public private(set) var transcript: [Entry] = []
+    /// Where text goes (the terminal); pictures also go to the transcript.
+    public var write: (String) -> Void
+    public var width: Int
+    public var color: Bool
+
+    public struct Entry {
+        public var prose: String?
+        public var code: String
+        public var outputs: [Output]
+    }
+
+    public enum Output {
+        case text(String)
+        case image(Tensor, PixelRange)
+    }
+
+    public enum Outcome: Equatable { case ok, failed(String), interrupted }
+
+    public init(session: Session, width: Int = 80, color: Bool = false, write: @escaping (String) -> Void = { print($0) }) {
+        self.session = session
+        self.width = width
+        self.color = color
+        self.write = write
+    }
+
+    public func load(_ path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ScriptError(.runtime, "cannot read the lesson \(path)", hint: FileManager.default.fileExists(atPath: path) ? "is it UTF-8 text?" : "no such file")
+        }
+        lesson = Lesson(path: path, text: text)
+        position = 0
+    }
+
+    /// Reads the file again after an edit, keeping the position (and the variables).
+    public func reload() throws {
+        guard let lesson else { throw ScriptError(.runtime, "no lesson is loaded", hint: "use :load FILE or :load N") }
+        let keep = position
+        try load(lesson.path)
+        position = min(keep, self.lesson?.cells.count ?? 0)
+    }
+
+    public func reset() {
+        session.interpreter.reset()
+        transcript = []
+    }
+
+    public func go(to index: Int) throws {
+        guard let lesson else { throw ScriptError(.runtime, "no lesson is loaded") }
+        guard index >= 0 && index <= lesson.cells.count else {
+            throw ScriptError(.runtime, "there are cells 1…\(lesson.cells.count)", hint: ":cells lists them")
+        }
+        position = index
+    }
+
+    /// Shows the prose and code of the next cell, runs it, and moves on.
+    @discardableResult
+    public func runNext() -> Outcome {
+        guard let lesson, position < lesson.cells.count else {
+            if let lesson { write(lesson.epilogue.isEmpty ? "End of the lesson." : renderProse(lesson.epilogue, width: width, color: color)) }
+            return .ok
+        }
+        let cell = lesson.cells[position]
+        if !cell.prose.isEmpty { write((position > 0 ? "\n" : "") + renderProse(cell.prose, width: width, color: color) + "\n") }
+        write(header("cell \(position + 1) of \(lesson.cells.count)"))
+        write(cell.code.split(separator: "\n", omittingEmptySubsequences: false).map { (color ? "\u{1B}[36m" : "") + "  " + $0 + (color ? "\u{1B}[0m" : "") }.joined(separator: "\n"))
+        write(header(""))
+        position += 1
+        return execute(cell.code, prose: cell.prose, file: lesson.path, source: lesson.text, lineOffset: cell.line - 1)
+    }
+
+    /// Runs every remaining cell, stopping at the first that fails.
+    @discardableResult
+    public func runRest() -> Outcome {
+        guard let lesson else { return .failed("no lesson is loaded") }
+        while position < lesson.cells.count {
+            let outcome = runNext()
+            if outcome != .ok { return outcome }
+        }
+        runNext()
+        return .ok
+    }
+
+    /// Runs code typed by the user; it joins the transcript like a cell.
+    @discardableResult
+    public func execute(_ code: String, prose: String? = nil, file: String = "<input>", source: String? = nil, lineOffset: Int = 0) -> Outcome {
+        var outputs: [Output] = []
+        let previousText = session.textOutput, previousImage = session.imageOutput
+        session.textOutput = { [unowned self] text in outputs.append(.text(text)); self.write(text) }
+        session.imageOutput = { image, range in outputs.append(.image(image, range)) }
+        defer {
+            session.textOutput = previousText
+            session.imageOutput = previousImage
+            transcript.append(Entry(prose: prose, code: code, outputs: outputs))
+        }
+        do {
+            try session.run(code)
+            return .ok
+        } catch var error as ScriptError {
+            if let location = error.location { error.location = Location(line: location.line + lineOffset, column: location.column) }
+            let rendered = error.rendered(source: source ?? code, file: file, color: color)
+            outputs.append(.text(error.rendered(source: source ?? code, file: file, color: false)))
+            write(rendered)
+            return error.kind == .interrupted ? .interrupted : .failed(error.kind == .check ? "check failed: \(error.message)" : error.message)
+        } catch {
+            write("error: \(error)")
+            outputs.append(.text("error: \(error)"))
+            return .failed("\(error)")
+        }
+    }
+
+    /// A numbered outline of the cells, with a marker at the next one.
+    public var outline: String {
+        guard let lesson else { return "no lesson is loaded" }
+        return lesson.cells.enumerated().map { i, cell in
+            let first = cell.code.split(separator: "\n").first.map(String.init) ?? ""
+            let heading = cell.prose.split(separator: "\n").last { $0.hasPrefix("#") }.map { " — " + $0.drop { $0 == "#" || $0 == " " } } ?? ""
+            return (i == position ? "▶ " : "  ") + String(i + 1).padding(toLength: 3, withPad: " ", startingAt: 0) + first + heading
+        }.joined(separator: "\n")
+    }
+
+    func header(_ label: String) -> String {
+        let rule = String(repeating: "─", count: max(4, min(width, 72) - label.count - 4))
+        let text = label.isEmpty ? "──" + rule + "────" : "── \(label) " + rule
+        return color ? "\u{1B}[2m\(text)\u{1B}[0m" : text
+    }
+
+    // MARK: Transcripts
+
+    /// Writes the transcript: Jupyter (nbformat 4) when the name ends in `.ipynb`, else Markdown
+    /// with pictures saved beside it.
+    public func save(to path: String) throws {
+        if path.hasSuffix(".ipynb") { try saveNotebook(path) } else { try saveMarkdown(path) }
+    }
+
+    func saveMarkdown(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let imageDirectory = url.deletingLastPathComponent().appendingPathComponent("\(stem)-images")
+        var text = "# Transcript" + (lesson.map { ": \($0.title)" } ?? "") + "\n\nA Normlab session.\n"
+        var imageCount = 0
+        for entry in transcript {
+            if let prose = entry.prose, !prose.isEmpty { text += "\n" + prose + "\n" }
+            text += "\n```swift\n\(entry.code)\n```\n"
+            var pending: [String] = []
+            func flushText() {
+                if !pending.isEmpty { text += "\n```text\n" + pending.joined(separator: "\n") + "\n```\n"; pending = [] }
+            }
+            for output in entry.outputs {
+                switch output {
+                case .text(let t): pending.append(stripEscapes(t))
+                case .image(let image, let range):
+                    flushText()
+                    imageCount += 1
+                    try FileManager.default.createDirectory(at: imageDirectory, withIntermediateDirectories: true)
+                    let file = "\(stem)-images/image-\(imageCount).png"
+                    try savePNG(image, to: url.deletingLastPathComponent().appendingPathComponent(file).path, range: range)
+                    text += "\n![output \(imageCount)](\(file))\n"
+                }
+            }
+            flushText()
+        }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    func saveNotebook(_ path: String) throws {
+        var cells: [[String: Any]] = []
+        func lines(_ s: String) -> [String] {
+            let parts = s.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            return parts.enumerated().map { $0.offset < parts.count - 1 ? $0.element + "\n" : $0.element }
+        }
+        for (i, entry) in transcript.enumerated() {
+            if let prose = entry.prose, !prose.isEmpty {
+                cells.append(["cell_type": "markdown", "metadata": [String: Any](), "source": lines(prose)])
+            }
+            var outputs: [[String: Any]] = []
+            for output in entry.outputs {
+                switch output {
+                case .text(let t):
+                    outputs.append(["output_type": "stream", "name": "stdout", "text": lines(stripEscapes(t) + "\n")])
+                case .image(let image, let range):
+                    let file = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-\(UUID().uuidString).png")
+                    defer { try? FileManager.default.removeItem(at: file) }
+                    try savePNG(image, to: file.path, range: range)
+                    let data = try Data(contentsOf: file)
+                    outputs.append(["output_type": "display_data", "metadata": [String: Any](),
+                                    "data": ["image/png": data.base64EncodedString(), "text/plain": ["<image \(image.shape)>"]]])
+                }
+            }
+            cells.append(["cell_type": "code", "execution_count": i + 1, "metadata": [String: Any](), "source": lines(entry.code), "outputs": outputs])
+        }
+        let notebook: [String: Any] = [
+            "cells": cells,
+            "metadata": ["kernelspec": ["name": "normlab", "display_name": "Normlab", "language": "swift"],
+                         "language_info": ["name": "swift", "file_extension": ".swift"]],
+            "nbformat": 4, "nbformat_minor": 4,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Text without ANSI escape sequences (for transcripts).
+func stripEscapes(_ text: String) -> String {
+    var out = ""
+    var escaping = false
+    for c in text {
+        if c == "\u{1B}" { escaping = true; continue }
+        if escaping { if c.isLetter { escaping = false }; continue }
+        out.append(c)
+    }
+    return out
+}

@@ -1,0 +1,113 @@
+import CEditLine
+import Foundation
+import Script
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where input lines come from: libedit on a terminal, plain `readLine` otherwise.
+public protocol LineReader: AnyObject {
+    /// The next line, or nil at the end of input. `cancelled` is true when Ctrl-C discarded it.
+    func read(prompt: String) -> (line: String?, cancelled: Bool)
+    func remember(_ line: String)
+}
+
+/// Reads standard input line by line, without editing, prompts or escape codes.
+public final class PlainReader: LineReader {
+    public init() {}
+    public func read(prompt: String) -> (line: String?, cancelled: Bool) { (Swift.readLine(strippingNewline: true), false) }
+    public func remember(_ line: String) {}
+}
+
+/// The process-wide interrupt flag: set by the SIGINT handler, checked by running code.
+public let sharedInterrupt = InterruptFlag()
+
+/// Ctrl-C: without SA_RESTART, so a read at the prompt returns with EINTR (the line is
+/// discarded); during a computation the running code sees the flag between operations.
+public func installInterruptHandler() {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in sharedInterrupt.request() }
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0
+    sigaction(SIGINT, &action, nil)
+}
+
+/// Line editing with libedit: history (saved to a file), Emacs keys, Tab completion.
+public final class EditLineReader: LineReader {
+    let editLine: OpaquePointer
+    let history: OpaquePointer
+    var event = HistEvent()
+    let historyFile: String
+    let complete: (_ line: String, _ cursor: Int) -> (replacement: String, start: Int, candidates: [String])
+    /// The prompt libedit asks for through a C callback.
+    nonisolated(unsafe) static var prompt = strdup("> ")
+    nonisolated(unsafe) static weak var current: EditLineReader?
+
+    public init?(historyFile: String, complete: @escaping (String, Int) -> (replacement: String, start: Int, candidates: [String])) {
+        // libedit decides at init whether input is UTF-8.
+        setlocale(LC_ALL, "")
+        guard let e = el_init("normlab", nl_stdin(), nl_stdout(), nl_stderr()), let h = history_init() else { return nil }
+        (editLine, history, self.historyFile, self.complete) = (e, h, historyFile, complete)
+        nl_history_setsize(h, &event, 2000)
+        nl_history_unique(h, &event, 1)
+        nl_history_load(h, &event, historyFile)
+        nl_el_set_history(e, h)
+        nl_el_set_editor(e, "emacs")
+        nl_el_set_signal(e, 0)
+        nl_el_set_prompt(e) { _ in EditLineReader.prompt }
+        nl_el_add_function(e, "normlab-complete", "complete a name") { e, _ in
+            guard let e, let reader = EditLineReader.current else { return UInt8(CC_ERROR) }
+            return reader.completion(e)
+        }
+        nl_el_bind(e, "^I", "normlab-complete")
+        nl_el_source_default(e)
+        EditLineReader.current = self
+    }
+
+    deinit {
+        nl_history_save(history, &event, historyFile)
+        history_end(history)
+        el_end(editLine)
+    }
+
+    public func read(prompt: String) -> (line: String?, cancelled: Bool) {
+        free(EditLineReader.prompt)
+        EditLineReader.prompt = strdup(prompt)
+        var count: Int32 = 0
+        errno = 0
+        guard let raw = el_gets(editLine, &count) else {
+            if errno == EINTR {
+                sharedInterrupt.clear()
+                print("^C")
+                return (nil, true)
+            }
+            return (nil, false)
+        }
+        var line = String(cString: raw)
+        if line.hasSuffix("\n") { line.removeLast() }
+        return (line, false)
+    }
+
+    public func remember(_ line: String) {
+        guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        nl_history_enter(history, &event, line)
+        nl_history_save(history, &event, historyFile)
+    }
+
+    /// Tab: one candidate is inserted; several insert their common prefix and are listed.
+    func completion(_ e: OpaquePointer) -> UInt8 {
+        guard let info = el_line(e)?.pointee, let start = info.buffer else { return UInt8(CC_ERROR) }
+        let before = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self),
+                                                          count: info.cursor - start), as: UTF8.self)
+        let (replacement, wordStart, candidates) = complete(before, before.count)
+        let typed = before.count - wordStart
+        if replacement.count > typed {
+            el_insertstr(e, String(replacement.dropFirst(typed)))
+        }
+        if candidates.count > 1 && replacement.count <= typed {
+            print("\n" + candidates.joined(separator: "  "))
+            return UInt8(CC_REDISPLAY)
+        }
+        return UInt8(CC_REFRESH)
+    }
+}

@@ -1,0 +1,267 @@
+import Dispatch
+import Engine
+import Foundation
+import Library
+import Notebook
+import Preview
+import Script
+
+/// The read-eval-print loop: `:` commands, stepping through a lesson with Enter, and any other
+/// line run in the same session. It never dies on a user error.
+public final class REPL {
+    public let notebook: Notebook
+    let reader: LineReader
+    let interactive: Bool
+    let strict: Bool
+    var pending: [String] = []
+    var failed = false
+
+    public init(notebook: Notebook, reader: LineReader, interactive: Bool, strict: Bool) {
+        (self.notebook, self.reader, self.interactive, self.strict) = (notebook, reader, interactive, strict)
+    }
+
+    var session: Session { notebook.session }
+
+    struct Command: Sendable {
+        let usage: String
+        let doc: String
+        let run: @Sendable (REPL, String) throws -> Void
+    }
+
+    static let commands: [(String, Command)] = [
+        ("help", Command(usage: ":help [name]", doc: "this list, or help on a builtin or method (also: name?)") { r, arg in
+            r.say(arg.isEmpty ? r.commandHelp + "\n\n" + r.session.helpIndex : r.session.help(arg))
+        }),
+        ("next", Command(usage: ":next (or Enter)", doc: "show and run the next cell") { r, _ in r.outcome(r.notebook.runNext()) }),
+        ("prev", Command(usage: ":prev", doc: "run the previous cell again") { r, _ in
+            try r.notebook.go(to: max(0, r.notebook.position - 2)); r.outcome(r.notebook.runNext())
+        }),
+        ("goto", Command(usage: ":goto N", doc: "run cell N") { r, arg in
+            guard let n = Int(arg) else { throw ScriptError(.runtime, ":goto needs a cell number", hint: ":cells lists them") }
+            try r.notebook.go(to: n - 1); r.outcome(r.notebook.runNext())
+        }),
+        ("cells", Command(usage: ":cells", doc: "the lesson's cells, ▶ marks the next") { r, _ in r.say(r.notebook.outline) }),
+        ("run", Command(usage: ":run", doc: "run the rest of the lesson") { r, _ in r.outcome(r.notebook.runRest()) }),
+        ("load", Command(usage: ":load FILE|N", doc: "open a lesson file, or lesson N") { r, arg in
+            try r.notebook.load(try lessonPath(arg))
+            r.say("Loaded \(r.notebook.lesson?.title ?? arg): \(r.notebook.lesson?.cells.count ?? 0) cells. Press Enter to run the first.")
+        }),
+        ("reload", Command(usage: ":reload", doc: "read the lesson file again, keeping the position") { r, _ in
+            try r.notebook.reload(); r.say("Reloaded; next is cell \(r.notebook.position + 1).")
+        }),
+        ("reset", Command(usage: ":reset", doc: "forget every variable") { r, _ in r.notebook.reset(); r.say("Variables cleared.") }),
+        ("vars", Command(usage: ":vars", doc: "the session's variables: name, type, shape") { r, _ in r.say(r.variablesTable) }),
+        ("time", Command(usage: ":time EXPR", doc: "the median time of an expression over repeats") { r, arg in try r.time(arg) }),
+        ("backend", Command(usage: ":backend [reference|simd]", doc: "switch the engine's backend") { r, arg in
+            switch arg {
+            case "": break
+            case "reference": Runtime.backend = ReferenceBackend()
+            case "simd": Runtime.backend = SIMDBackend()
+            default: throw ScriptError(.runtime, "the backends are 'reference' and 'simd'")
+            }
+            r.say("backend: \(Runtime.backend.name), threads: \(Runtime.threads)")
+        }),
+        ("threads", Command(usage: ":threads N", doc: "threads for the SIMD backend") { r, arg in
+            guard let n = Int(arg), n >= 1 else { throw ScriptError(.runtime, ":threads needs a number ≥ 1") }
+            Runtime.threads = n; r.say("threads: \(n)")
+        }),
+        ("seed", Command(usage: ":seed N", doc: "restart the random stream") { r, arg in
+            guard let n = UInt64(arg) else { throw ScriptError(.runtime, ":seed needs a whole number ≥ 0") }
+            Runtime.seed(n); r.say("seed: \(n)")
+        }),
+        ("save", Command(usage: ":save FILE", doc: "save the session as Markdown, or as a Jupyter notebook (.ipynb)") { r, arg in
+            guard !arg.isEmpty else { throw ScriptError(.runtime, ":save needs a file name, e.g. :save session.md or :save session.ipynb") }
+            try r.notebook.save(to: arg); r.say("Saved \(arg).")
+        }),
+        ("quit", Command(usage: ":quit", doc: "leave (also Ctrl-D)") { _, _ in throw Quit() }),
+    ]
+
+    struct Quit: Error {}
+
+    var commandHelp: String {
+        "Commands:\n" + REPL.commands.map { "  " + $0.1.usage.padding(toLength: 26, withPad: " ", startingAt: 0) + $0.1.doc }.joined(separator: "\n")
+            + "\n\nAny other line runs in the session. Tab completes names and, after a dot, tensor methods; Ctrl-C stops a running cell."
+    }
+
+    var prompt: String {
+        if !pending.isEmpty { return "   ...> " }
+        let place = notebook.lesson.map { "[\(min(notebook.position + 1, $0.cells.count))/\($0.cells.count)]" } ?? ""
+        return "normlab\(place.isEmpty ? "" : " " + place)> "
+    }
+
+    func say(_ text: String) { notebook.write(text) }
+
+    /// Reads and runs lines until the input ends or `:quit`; the exit status.
+    public func run() -> Int32 {
+        while true {
+            let (line, cancelled) = reader.read(prompt: prompt)
+            if cancelled { pending = []; continue }
+            guard var line else {
+                if interactive { print("") }
+                return failed && strict ? 1 : 0
+            }
+            reader.remember(line)
+            // A line pasted with its prompt still works.
+            for p in ["normlab> ", "> "] where line.hasPrefix(p) { line = String(line.dropFirst(p.count)) }
+            do {
+                try handle(line)
+            } catch is Quit {
+                return failed && strict ? 1 : 0
+            } catch {
+                say("error: \(error)")
+                failed = true
+            }
+            if failed && strict && !interactive { return 1 }
+        }
+    }
+
+    func handle(_ line: String) throws {
+        if pending.isEmpty {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty {
+                if notebook.lesson != nil { outcome(notebook.runNext()) }
+                return
+            }
+            if trimmed.hasPrefix(":") {
+                let word = trimmed.dropFirst().prefix { !$0.isWhitespace }
+                let argument = trimmed.dropFirst(word.count + 1).trimmingCharacters(in: .whitespaces)
+                let matches = REPL.commands.filter { $0.0.hasPrefix(word) }
+                guard let command = matches.first(where: { $0.0 == word }) ?? (matches.count == 1 ? matches.first : nil), !word.isEmpty else {
+                    throw ScriptError(.runtime, "unknown command ':\(word)'",
+                                      hint: matches.count > 1 ? "did you mean " + matches.map { ":" + $0.0 }.joined(separator: " or ") + "?" : ":help lists the commands")
+                }
+                try command.1.run(self, argument)
+                return
+            }
+            if trimmed.hasSuffix("?") && trimmed.dropLast().allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) {
+                say(session.help(String(trimmed.dropLast()))); return
+            }
+            if trimmed.hasPrefix("?") { say(session.help(String(trimmed.dropFirst()))); return }
+        }
+        pending.append(line)
+        let source = pending.joined(separator: "\n")
+        if openBrackets(source) > 0 { return }
+        pending = []
+        outcome(notebook.execute(source))
+    }
+
+    func outcome(_ result: Notebook.Outcome) {
+        if case .ok = result { return }
+        failed = true
+    }
+
+    var variablesTable: String {
+        let rows = session.interpreter.variables.filter { $0.name != "_" }
+        guard !rows.isEmpty else { return "no variables yet" }
+        return rows.map { name, value in
+            let shape: String
+            if case .tensor(let t) = value { shape = t.shape.description } else { shape = "" }
+            return name.padding(toLength: 14, withPad: " ", startingAt: 0) + value.typeName.padding(toLength: 12, withPad: " ", startingAt: 0) + shape
+        }.joined(separator: "\n")
+    }
+
+    /// Like IPython's %timeit: repeats until about half a second has passed, reports the median.
+    func time(_ expression: String) throws {
+        guard !expression.isEmpty else { throw ScriptError(.runtime, ":time needs an expression, e.g. :time randn(512, 512) @ randn(512, 512)") }
+        var samples: [Double] = []
+        let previous = session.textOutput
+        session.textOutput = { _ in }
+        defer { session.textOutput = previous }
+        let deadline = DispatchTime.now().uptimeNanoseconds + 500_000_000
+        repeat {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try session.run(expression)
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        } while (samples.count < 3 || DispatchTime.now().uptimeNanoseconds < deadline) && samples.count < 1000
+        let median = samples.sorted()[samples.count / 2]
+        let text = median < 1e-3 ? String(format: "%.1f µs", median * 1e6) : (median < 1 ? String(format: "%.2f ms", median * 1e3) : String(format: "%.3f s", median))
+        previous("\(text) median of \(samples.count) runs (backend \(Runtime.backend.name), \(Runtime.threads) thread\(Runtime.threads == 1 ? "" : "s"))")
+    }
+
+    /// The welcome screen: what this is and the few keys that matter.
+    public func welcome() {
+        let lines = [
+            "Normlab \u{2014} spectral norm, AdaIN and WGAN-GP, step by step",
+            "",
+            "  Enter         run the next cell of the lesson",
+            "  :cells        the lesson's outline          :goto N   run cell N",
+            "  :help         commands and builtins         name?     help on a name",
+            "  Tab           complete names and methods    Ctrl-C    stop a running cell",
+            "  :save f.md    keep this session (.ipynb too) :quit     leave (Ctrl-D)",
+            "",
+            "Type any line to run it between cells; variables stay.",
+        ]
+        say(lines.joined(separator: "\n"))
+    }
+}
+
+/// How many (, [ and { are still open, outside strings and comments.
+func openBrackets(_ source: String) -> Int {
+    var depth = 0, inString = false, previous: Character = " "
+    var inComment = false
+    for c in source {
+        if inComment { if c == "\n" { inComment = false }; previous = c; continue }
+        if inString { if c == "\"" && previous != "\\" { inString = false } } else {
+            switch c {
+            case "\"": inString = true
+            case "(", "[", "{": depth += 1
+            case ")", "]", "}": depth -= 1
+            case "/" where previous == "/": inComment = true
+            default: break
+            }
+        }
+        previous = c
+    }
+    return depth
+}
+
+/// The lessons folder: $NORMLAB_LESSONS, ./Lessons, or the one beside the package this binary was built in.
+public func lessonsDirectory() -> String {
+    if let env = ProcessInfo.processInfo.environment["NORMLAB_LESSONS"] { return env }
+    if FileManager.default.fileExists(atPath: "Lessons") { return "Lessons" }
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    for _ in 0..<5 {
+        url.deleteLastPathComponent()
+        let candidate = url.appendingPathComponent("Lessons").path
+        if FileManager.default.fileExists(atPath: candidate) { return candidate }
+    }
+    return "Lessons"
+}
+
+/// A lesson by number (`2` → Lessons/02-….md) or by path.
+public func lessonPath(_ argument: String) throws -> String {
+    guard let n = Int(argument) else {
+        guard !argument.isEmpty else { throw ScriptError(.runtime, ":load needs a file or a lesson number") }
+        return argument
+    }
+    let directory = lessonsDirectory()
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    guard let file = files.sorted().first(where: { $0.hasPrefix(String(format: "%02d-", n)) && $0.hasSuffix(".md") }) else {
+        throw ScriptError(.runtime, "there is no lesson \(n) in \(directory)", hint: "the lessons: " + files.filter { $0.hasSuffix(".md") }.sorted().joined(separator: ", "))
+    }
+    return directory + "/" + file
+}
+
+/// Tab completion: the word before the cursor, completed from variables, builtins, commands,
+/// lesson files after `:load`, and tensor methods after a dot.
+public func completions(in session: Session, line: String) -> (replacement: String, start: Int, candidates: [String]) {
+    let characters = Array(line)
+    var start = characters.count
+    while start > 0, characters[start - 1].isLetter || characters[start - 1].isNumber || characters[start - 1] == "_" || characters[start - 1] == ":" { start -= 1 }
+    let word = String(characters[start...])
+    var candidates: [String]
+    if word.hasPrefix(":") {
+        candidates = REPL.commands.map { ":" + $0.0 }.filter { $0.hasPrefix(word) }
+    } else if line.hasPrefix(":load ") {
+        candidates = ((try? FileManager.default.contentsOfDirectory(atPath: lessonsDirectory())) ?? []).filter { $0.hasSuffix(".md") && $0.hasPrefix(word) }.sorted()
+            .map { lessonsDirectory() + "/" + $0 }
+        return (candidates.count == 1 ? candidates[0] : word, start, candidates)
+    } else {
+        let afterDot = start > 0 && characters[start - 1] == "."
+        candidates = session.completions(for: word, afterDot: afterDot)
+    }
+    guard let first = candidates.first else { return (word, start, []) }
+    var common = first
+    for c in candidates.dropFirst() { while !c.hasPrefix(common) { common.removeLast() } }
+    return (candidates.count == 1 ? first : common, start, candidates)
+}

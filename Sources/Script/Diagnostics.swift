@@ -1,0 +1,63 @@
+/// A position in source text: 1-based line and column.
+public struct Location: Hashable, Sendable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public init(line: Int, column: Int) { (self.line, self.column) = (line, column) }
+    public var description: String { "\(line):\(column)" }
+}
+
+/// An error in a program: where it is, what went wrong, and a hint where one is obvious.
+public struct ScriptError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable { case syntax, runtime, check, interrupted }
+    public var kind: Kind
+    public var message: String
+    public var location: Location?
+    public var hint: String?
+
+    public init(_ kind: Kind, _ message: String, at location: Location? = nil, hint: String? = nil) {
+        (self.kind, self.message, self.location, self.hint) = (kind, message, location, hint)
+    }
+
+    public var description: String { message + (hint.map { " (\($0))" } ?? "") }
+
+    /// The error as swift-syntax prints diagnostics: `file:line:column`, the source line with
+    /// line numbers in a `│` gutter and a line of context before it, and a caret under the column.
+    public func rendered(source: String, file: String = "<input>", color: Bool = false) -> String {
+        let label = kind == .check ? "check failed" : (kind == .interrupted ? "interrupted" : "error")
+        let (red, bold, dim, reset) = color ? ("\u{1B}[31m", "\u{1B}[1m", "\u{1B}[2m", "\u{1B}[0m") : ("", "", "", "")
+        var out = "\(bold)\(red)\(label)\(reset)\(bold): \(message)\(reset)"
+        guard let location else { return out + (hint.map { "\n  hint: \($0)" } ?? "") }
+        out += "\n\(dim)--> \(file):\(location.line):\(location.column)\(reset)"
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = max(1, location.line - 1), width = String(location.line).count
+        for number in first...location.line where number <= lines.count {
+            out += "\n\(dim)\(String(number).leftPadded(width)) │\(reset) \(lines[number - 1])"
+        }
+        out += "\n\(String(repeating: " ", count: width)) \(dim)│\(reset) \(String(repeating: " ", count: max(0, location.column - 1)))\(red)^\(reset)"
+        if let hint { out += "\n\(String(repeating: " ", count: width)) \(dim)│\(reset) hint: \(hint)" }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// The closest of `candidates` to `name` by edit distance, if it is close enough to be a typo.
+public func suggestion(for name: String, among candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var current = [i + 1]
+            for (j, cb) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let a = Array(name.lowercased())
+    let scored = candidates.map { ($0, distance(a, Array($0.lowercased()))) }
+    guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(1, name.count / 3), best.0 != name else { return nil }
+    return best.0
+}

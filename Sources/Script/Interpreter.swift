@@ -1,0 +1,457 @@
+import Engine
+import Synchronization
+
+/// Variables of one scope, with a link to the enclosing one.
+final class Environment {
+    var variables: [String: (value: Value, mutable: Bool)] = [:]
+    let parent: Environment?
+    init(parent: Environment?) { self.parent = parent }
+
+    func lookup(_ name: String) -> (value: Value, mutable: Bool)? { variables[name] ?? parent?.lookup(name) }
+
+    func assign(_ name: String, _ value: Value) -> Bool {
+        if variables[name] != nil { variables[name]!.value = value; return true }
+        return parent?.assign(name, value) ?? false
+    }
+
+    var allNames: [String] { Array(variables.keys) + (parent?.allNames ?? []) }
+}
+
+/// Set from a signal handler (Ctrl-C); long computations check it between operations.
+public final class InterruptFlag: Sendable {
+    let flag = Atomic<Bool>(false)
+    public init() {}
+    public func request() { flag.store(true, ordering: .relaxed) }
+    public func clear() { flag.store(false, ordering: .relaxed) }
+    public var isRequested: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Runs programs. Variables live on between `run` calls, so a REPL or a notebook keeps its
+/// session; an error leaves every variable as it was when the error happened.
+public final class Interpreter {
+    let globals = Environment(parent: nil)
+    /// Functions and values the host provides (the builtins table).
+    public var builtins: [String: Value] = [:]
+    /// Properties and methods of values (`x.shape`, `x.sum(axes:)`), provided by the host.
+    public var members: (Value, String, Location) throws -> Value? = { _, _, _ in nil }
+    /// Where `print` writes.
+    public var output: (String) -> Void = { print($0) }
+    public let interrupt: InterruptFlag
+    var depth = 0
+
+    public init(interrupt: InterruptFlag = InterruptFlag()) { self.interrupt = interrupt }
+
+    /// Parses and runs `source`; `show` receives the value of each top-level bare expression
+    /// (which is also bound to `_`).
+    public func run(_ source: String, show: (Value) -> Void = { _ in }) throws {
+        let statements = try Parser.parse(source)
+        for statement in statements {
+            try checkInterrupt(at: statement.location)
+            if case .expression(let e) = statement {
+                let value = try evaluate(e, in: globals)
+                if case .none = value { continue }
+                globals.variables["_"] = (value, true)
+                show(value)
+            } else {
+                switch try execute(statement, in: globals) {
+                case .normal: break
+                case .returned: throw ScriptError(.runtime, "'return' outside a function", at: statement.location)
+                case .broke, .continued: throw ScriptError(.runtime, "'break' or 'continue' outside a loop", at: statement.location)
+                }
+            }
+        }
+    }
+
+    /// The session's variables (not builtins), for `:vars`.
+    public var variables: [(name: String, value: Value)] {
+        globals.variables.map { ($0.key, $0.value.value) }.sorted { $0.name < $1.name }
+    }
+
+    public func variable(_ name: String) -> Value? { globals.lookup(name)?.value }
+    public func setVariable(_ name: String, _ value: Value) { globals.variables[name] = (value, true) }
+
+    /// Forgets every variable.
+    public func reset() { globals.variables = [:] }
+
+    /// Every name in scope: variables and builtins (for completion and hints).
+    public var names: [String] { globals.allNames + Array(builtins.keys) }
+
+    public func checkInterrupt(at location: Location) throws {
+        if interrupt.isRequested {
+            interrupt.clear()
+            throw ScriptError(.interrupted, "interrupted (Ctrl-C); variables keep their last values", at: location)
+        }
+    }
+
+    // MARK: Statements
+
+    enum Flow { case normal, returned(Value), broke, continued }
+
+    func execute(_ statements: [Statement], in environment: Environment) throws -> Flow {
+        for statement in statements {
+            let flow = try execute(statement, in: environment)
+            if case .normal = flow { continue }
+            return flow
+        }
+        return .normal
+    }
+
+    func execute(_ statement: Statement, in env: Environment) throws -> Flow {
+        switch statement {
+        case let .declaration(name, mutable, value, location):
+            // Declaring a name again replaces it, as in the Swift REPL: re-running a cell works.
+            _ = location
+            env.variables[name] = (try evaluate(value, in: env), mutable)
+        case let .assignment(target, op, valueExpression, location):
+            let value = try evaluate(valueExpression, in: env)
+            try assign(target, op: op, value, in: env, at: location)
+        case let .function(name, parameters, body, _):
+            env.variables[name] = (.function(UserFunction(name: name, parameters: parameters, body: body, closure: env)), false)
+        case let .ifElse(condition, then, otherwise, _):
+            if try truth(evaluate(condition, in: env), at: condition.location) {
+                return try execute(then, in: Environment(parent: env))
+            } else if let otherwise {
+                return try execute(otherwise, in: Environment(parent: env))
+            }
+        case let .forIn(name, sequence, body, location):
+            for element in try elements(of: evaluate(sequence, in: env), at: sequence.location) {
+                try checkInterrupt(at: location)
+                let scope = Environment(parent: env)
+                scope.variables[name] = (element, false)
+                switch try execute(body, in: scope) {
+                case .broke: return .normal
+                case .returned(let v): return .returned(v)
+                case .normal, .continued: continue
+                }
+            }
+        case let .whileLoop(condition, body, location):
+            while try truth(evaluate(condition, in: env), at: condition.location) {
+                try checkInterrupt(at: location)
+                switch try execute(body, in: Environment(parent: env)) {
+                case .broke: return .normal
+                case .returned(let v): return .returned(v)
+                case .normal, .continued: continue
+                }
+            }
+        case let .returnValue(value, _):
+            return .returned(try value.map { try evaluate($0, in: env) } ?? .none)
+        case .breakLoop:
+            return .broke
+        case .continueLoop:
+            return .continued
+        case .expression(let e):
+            _ = try evaluate(e, in: env)
+        }
+        return .normal
+    }
+
+    func assign(_ target: Expression, op: String, _ value: Value, in env: Environment, at location: Location) throws {
+        switch target {
+        case let .variable(name, l):
+            guard let existing = env.lookup(name) else {
+                throw ScriptError(.runtime, "'\(name)' is not defined", at: l, hint: "declare it first with 'var \(name) = …'")
+            }
+            guard existing.mutable else {
+                throw ScriptError(.runtime, "cannot assign to '\(name)': it was declared with 'let'", at: l, hint: "declare it with 'var' to change it")
+            }
+            let new = op == "=" ? value : try binary(String(op.dropLast()), existing.value, value, at: location)
+            _ = env.assign(name, new)
+        case let .subscripted(base, arguments, l):
+            guard case .variable(let name, _) = base, let existing = env.lookup(name), case .array(var items) = existing.value else {
+                throw ScriptError(.runtime, "only array elements can be assigned with [ ]; a tensor is a value, build a new one",
+                                  at: l, hint: "for example: x = where(mask, newValues, x)")
+            }
+            guard existing.mutable else { throw ScriptError(.runtime, "cannot change '\(name)': it was declared with 'let'", at: l) }
+            guard arguments.count == 1, case .number(let n) = try evaluate(arguments[0].value, in: env) else {
+                throw ScriptError(.runtime, "an array index must be one number", at: l)
+            }
+            let index = try arrayIndex(n, count: items.count, at: l)
+            items[index] = op == "=" ? value : try binary(String(op.dropLast()), items[index], value, at: location)
+            _ = env.assign(name, .array(items))
+        default:
+            throw ScriptError(.runtime, "cannot assign to this", at: target.location)
+        }
+    }
+
+    // MARK: Expressions
+
+    func evaluate(_ expression: Expression, in env: Environment) throws -> Value {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 400 else { throw ScriptError(.runtime, "too deeply nested (recursion without an end?)", at: expression.location) }
+        switch expression {
+        case .number(let n, _): return .number(n)
+        case .bool(let b, _): return .bool(b)
+        case .none: return .none
+        case let .string(pieces, _):
+            return .string(try pieces.map { piece in
+                switch piece {
+                case .text(let t): return t
+                case .expression(let e): return try evaluate(e, in: env).plain
+                }
+            }.joined())
+        case let .variable(name, location):
+            if let v = env.lookup(name) { return v.value }
+            if let b = builtins[name] { return b }
+            throw ScriptError(.runtime, "'\(name)' is not defined", at: location,
+                              hint: suggestion(for: name, among: env.allNames + Array(builtins.keys)).map { "did you mean '\($0)'?" })
+        case let .array(elements, _):
+            return .array(try elements.map { try evaluate($0, in: env) })
+        case let .unary(op, operand, location):
+            let value = try evaluate(operand, in: env)
+            switch (op, value) {
+            case ("-", .number(let n)): return .number(-n)
+            case ("-", .tensor(let t)): return .tensor(try engine(location) { try -t })
+            case ("-", .array): return .tensor(try engine(location) { try -tensor(value, at: location) })
+            case ("!", _): return .bool(!(try truth(value, at: location)))
+            default: throw ScriptError(.runtime, "cannot apply '\(op)' to a \(value.typeName)", at: location)
+            }
+        case let .binary(op, left, right, location):
+            if op == "&&" || op == "||" {
+                let l = try truth(evaluate(left, in: env), at: left.location)
+                if op == "&&" && !l { return .bool(false) }
+                if op == "||" && l { return .bool(true) }
+                return .bool(try truth(evaluate(right, in: env), at: right.location))
+            }
+            return try binary(op, evaluate(left, in: env), evaluate(right, in: env), at: location)
+        case let .call(callee, arguments, location):
+            let function = try evaluate(callee, in: env)
+            var positional: [Value] = [], labeled: [(label: String, value: Value)] = []
+            for argument in arguments {
+                let v = try evaluate(argument.value, in: env)
+                if let label = argument.label { labeled.append((label, v)) } else { positional.append(v) }
+            }
+            try checkInterrupt(at: location)
+            return try call(function, Arguments(positional: positional, labeled: labeled, location: location, function: name(of: callee)))
+        case let .member(base, name, location):
+            let value = try evaluate(base, in: env)
+            if let member = try members(value, name, location) { return member }
+            throw ScriptError(.runtime, "a \(value.typeName) has no property or method '\(name)'", at: location)
+        case let .subscripted(base, arguments, location):
+            let value = try evaluate(base, in: env)
+            let indices = try arguments.map { try evaluate($0.value, in: env) }
+            return try subscriptValue(value, indices, at: location)
+        }
+    }
+
+    func name(of callee: Expression) -> String {
+        switch callee {
+        case .variable(let n, _): return n
+        case .member(_, let n, _): return n
+        default: return "function"
+        }
+    }
+
+    public func call(_ function: Value, _ arguments: Arguments) throws -> Value {
+        switch function {
+        case .builtin(let b):
+            do { return try b.call(arguments) } catch let error as ScriptError {
+                throw error.location == nil ? ScriptError(error.kind, error.message, at: arguments.location, hint: error.hint) : error
+            } catch {
+                throw ScriptError(.runtime, "\(error)", at: arguments.location)
+            }
+        case .function(let f):
+            let scope = Environment(parent: f.closure)
+            var positional = arguments.positional[...]
+            var labeled = arguments.labeled
+            for parameter in f.parameters {
+                var value: Value?
+                if let label = parameter.label {
+                    if let i = labeled.firstIndex(where: { $0.label == label }) { value = labeled.remove(at: i).value }
+                } else if let first = positional.first {
+                    value = first
+                    positional = positional.dropFirst()
+                }
+                if value == nil, let d = parameter.defaultValue { value = try evaluate(d, in: f.closure) }
+                guard let value else {
+                    throw ScriptError(.runtime, "\(f.name): missing argument " + (parameter.label.map { "'\($0):'" } ?? "'\(parameter.name)'"),
+                                      at: arguments.location)
+                }
+                scope.variables[parameter.name] = (value, false)
+            }
+            if let extra = labeled.first {
+                throw ScriptError(.runtime, "\(f.name): no parameter labelled '\(extra.label):'", at: arguments.location,
+                                  hint: suggestion(for: extra.label, among: f.parameters.compactMap(\.label)).map { "did you mean '\($0):'?" })
+            }
+            if !positional.isEmpty {
+                throw ScriptError(.runtime, "\(f.name): \(positional.count) argument(s) too many, or missing labels", at: arguments.location,
+                                  hint: "labelled parameters: " + f.parameters.compactMap(\.label).map { "\($0):" }.joined(separator: ", "))
+            }
+            switch try execute(f.body, in: scope) {
+            case .returned(let v): return v
+            default: return .none
+            }
+        default:
+            throw ScriptError(.runtime, "a \(function.typeName) cannot be called", at: arguments.location)
+        }
+    }
+
+    func truth(_ value: Value, at location: Location) throws -> Bool {
+        switch value {
+        case .bool(let b), .verdict(let b, _): return b
+        case .tensor(let t) where t.count == 1: return try t.item() != 0
+        default: throw ScriptError(.runtime, "expected true or false, got a \(value.typeName)", at: location)
+        }
+    }
+
+    func elements(of value: Value, at location: Location) throws -> [Value] {
+        switch value {
+        case .range(let a, let b): return a < b ? (a..<b).map { .number(Double($0)) } : []
+        case .array(let items): return items
+        case .tensor(let t):
+            guard t.rank >= 1 else { throw ScriptError(.runtime, "a scalar tensor cannot be looped over", at: location) }
+            return try (0..<t.shape[0]).map { .tensor(try t[$0]) }
+        case .string(let s): return s.map { .string(String($0)) }
+        default: throw ScriptError(.runtime, "a \(value.typeName) cannot be looped over", at: location)
+        }
+    }
+
+    func arrayIndex(_ n: Double, count: Int, at location: Location) throws -> Int {
+        guard n == n.rounded(), abs(n) < 1e15 else { throw ScriptError(.runtime, "an index must be a whole number, got \(formatNumber(n))", at: location) }
+        let i = Int(n) < 0 ? Int(n) + count : Int(n)
+        guard i >= 0 && i < count else { throw ScriptError(.runtime, "index \(formatNumber(n)) is out of range for \(count) elements", at: location) }
+        return i
+    }
+
+    func subscriptValue(_ value: Value, _ indices: [Value], at location: Location) throws -> Value {
+        switch value {
+        case .array(let items):
+            guard indices.count == 1 else { throw ScriptError(.runtime, "an array takes one index", at: location) }
+            switch indices[0] {
+            case .number(let n): return items[try arrayIndex(n, count: items.count, at: location)]
+            case .range(let a, let b):
+                let lower = max(0, min(a, items.count)), upper = max(lower, min(b, items.count))
+                return .array(Array(items[lower..<upper]))
+            default: throw ScriptError(.runtime, "an array index must be a number or a range", at: location)
+            }
+        case .tensor(let t):
+            let converted: [any TensorIndexExpression] = try indices.map { index in
+                switch index {
+                case .number(let n):
+                    guard n == n.rounded(), abs(n) < 1e15 else { throw ScriptError(.runtime, "an index must be a whole number", at: location) }
+                    return Int(n)
+                case .range(let a, let b): return TensorIndex.range(a, b)
+                default: throw ScriptError(.runtime, "a tensor index must be a number or a range, got a \(index.typeName)", at: location)
+                }
+            }
+            return .tensor(try engine(location) { try t.index(converted.map(\.tensorIndex)) })
+        default:
+            throw ScriptError(.runtime, "a \(value.typeName) cannot be indexed", at: location)
+        }
+    }
+
+    // MARK: Operators
+
+    public func binary(_ op: String, _ left: Value, _ right: Value, at location: Location) throws -> Value {
+        switch (left, right) {
+        case let (.number(a), .number(b)):
+            switch op {
+            case "+": return .number(a + b)
+            case "-": return .number(a - b)
+            case "*": return .number(a * b)
+            case "/": return .number(a / b)
+            case "%": return .number(a.truncatingRemainder(dividingBy: b))
+            case "**": return .number(pow(a, b))
+            case "==": return .bool(a == b)
+            case "!=": return .bool(a != b)
+            case "<": return .bool(a < b)
+            case "<=": return .bool(a <= b)
+            case ">": return .bool(a > b)
+            case ">=": return .bool(a >= b)
+            case "...", "..<":
+                guard a == a.rounded(), b == b.rounded(), abs(a) < 1e12, abs(b) < 1e12 else {
+                    throw ScriptError(.runtime, "range bounds must be whole numbers", at: location)
+                }
+                return .range(Int(a), Int(b) + (op == "..." ? 1 : 0))
+            case "@": throw ScriptError(.runtime, "'@' is the matrix product; for numbers use '*'", at: location)
+            default: break
+            }
+        case let (.string(a), .string(b)):
+            if op == "+" { return .string(a + b) }
+            if op == "==" { return .bool(a == b) }
+            if op == "!=" { return .bool(a != b) }
+        case let (.bool(a), .bool(b)):
+            if op == "==" { return .bool(a == b) }
+            if op == "!=" { return .bool(a != b) }
+        case let (.array(a), .array(b)) where op == "==" || op == "!=":
+            // Arrays compare as values (shapes, lists): one answer, not an elementwise mask.
+            let same = a.count == b.count && zip(a, b).allSatisfy { (try? binary("==", $0, $1, at: location)).map(isTrue) ?? false }
+            return .bool(op == "==" ? same : !same)
+        case let (.array(a), .array(b)) where op == "+" && !(a + b).allSatisfy({ if case .number = $0 { return true }; return false }):
+            return .array(a + b)
+        case (.string, _), (_, .string):
+            if op == "+" {
+                throw ScriptError(.runtime, "cannot add a \(left.typeName) and a \(right.typeName)", at: location,
+                                  hint: "to put a value in a string write \"…\\(value)…\"")
+            }
+        default:
+            break
+        }
+        // Anything numeric left over is tensor arithmetic (numbers and numeric arrays convert).
+        if isNumeric(left) && isNumeric(right) {
+            let (a, b) = (try tensor(left, at: location), try tensor(right, at: location))
+            return .tensor(try engine(location) {
+                switch op {
+                case "+": return try a + b
+                case "-": return try a - b
+                case "*": return try a * b
+                case "/": return try a / b
+                case "**": return try pow(a, b)
+                case "@": return try matmul(a, b)
+                case "==": return try a .== b
+                case "!=": return try a .!= b
+                case "<": return try a .< b
+                case "<=": return try a .<= b
+                case ">": return try a .> b
+                case ">=": return try a .>= b
+                default: throw ScriptError(.runtime, "'\(op)' does not apply to tensors", at: location)
+                }
+            })
+        }
+        throw ScriptError(.runtime, "cannot apply '\(op)' to a \(left.typeName) and a \(right.typeName)", at: location)
+    }
+
+    func isTrue(_ v: Value) -> Bool {
+        switch v {
+        case .bool(let b), .verdict(let b, _): return b
+        case .tensor(let t): return t.scalars.allSatisfy { $0 != 0 }
+        default: return false
+        }
+    }
+
+    func isNumeric(_ v: Value) -> Bool {
+        switch v {
+        case .number, .tensor: return true
+        case .array(let items): return !items.isEmpty && items.allSatisfy(isNumeric)
+        default: return false
+        }
+    }
+
+    /// Numbers and (nested) numeric arrays as tensors.
+    public func tensor(_ value: Value, at location: Location) throws -> Tensor {
+        switch value {
+        case .tensor(let t): return t
+        case .number(let n): return Tensor(Float(n))
+        case .array(let items):
+            let parts = try items.map { try tensor($0, at: location) }
+            guard let first = parts.first else { return try engine(location) { try Tensor.zeros([0]) } }
+            guard parts.allSatisfy({ $0.shape == first.shape }) else {
+                throw ScriptError(.runtime, "the rows of this array have different shapes: " + parts.map(\.shape.description).joined(separator: ", "), at: location)
+            }
+            return try engine(location) { try Tensor.stack(parts) }
+        default:
+            throw ScriptError(.runtime, "expected a number, an array of numbers or a tensor, got a \(value.typeName)", at: location)
+        }
+    }
+
+    /// Runs engine code, turning its errors into errors at `location`.
+    public func engine<T>(_ location: Location, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as ScriptError { throw error } catch {
+            throw ScriptError(.runtime, "\(error)", at: location)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,130 @@
+/// The tokens of the lesson language.
+public enum TokenKind: Equatable, Sendable {
+    case number(Double)
+    /// Text pieces and `\(…)` interpolations (their source and where it starts).
+    case string([StringPiece])
+    case identifier(String)
+    case keyword(String)
+    case symbol(String)
+    case newline
+    case end
+}
+
+public enum StringPiece: Equatable, Sendable {
+    case text(String)
+    case code(String, Location)
+}
+
+public struct Token: Equatable, Sendable {
+    public var kind: TokenKind
+    public var location: Location
+}
+
+let keywords: Set<String> = ["let", "var", "func", "return", "if", "else", "for", "in", "while", "break", "continue",
+                             "true", "false", "nil"]
+
+/// Symbols, longest first so that `...` wins over `.` and `**` over `*`.
+let symbols = ["...", "..<", "**", "==", "!=", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=", "->",
+               "+", "-", "*", "/", "%", "@", "<", ">", "!", "=", "(", ")", "[", "]", "{", "}", ",", ":", ".", ";", "?"]
+
+/// Splits source into tokens. Newlines separate statements except inside (…) and […].
+public func tokenize(_ source: String, start: Location = Location(line: 1, column: 1)) throws -> [Token] {
+    var tokens: [Token] = []
+    let chars = Array(source)
+    var i = 0
+    var line = start.line, column = start.column
+    var depth = 0
+    func advance(_ n: Int = 1) {
+        for _ in 0..<n where i < chars.count {
+            if chars[i] == "\n" { line += 1; column = 1 } else { column += 1 }
+            i += 1
+        }
+    }
+    func peek(_ offset: Int = 0) -> Character? { i + offset < chars.count ? chars[i + offset] : nil }
+
+    while i < chars.count {
+        let c = chars[i]
+        let here = Location(line: line, column: column)
+        if c == "\n" {
+            if depth == 0 && tokens.last?.kind != .newline { tokens.append(Token(kind: .newline, location: here)) }
+            advance()
+        } else if c == " " || c == "\t" || c == "\r" {
+            advance()
+        } else if c == "/" && peek(1) == "/" {
+            while let p = peek(), p != "\n" { _ = p; advance() }
+        } else if c.isNumber || (c == "." && (peek(1)?.isNumber ?? false) && !(tokens.last.map(isOperand) ?? false)) {
+            var text = ""
+            while let p = peek(), p.isNumber || p == "_" || (p == "." && (peek(1)?.isNumber ?? false) && !text.contains(".") && !text.contains("e")) {
+                if p != "_" { text.append(p) }
+                advance()
+            }
+            if let p = peek(), p == "e" || p == "E", let next = peek(1), next.isNumber || ((next == "-" || next == "+") && (peek(2)?.isNumber ?? false)) {
+                text.append("e"); advance()
+                if let sign = peek(), sign == "-" || sign == "+" { text.append(sign); advance() }
+                while let p = peek(), p.isNumber { text.append(p); advance() }
+            }
+            guard let value = Double(text) else { throw ScriptError(.syntax, "'\(text)' is not a number", at: here) }
+            tokens.append(Token(kind: .number(value), location: here))
+        } else if c.isLetter || c == "_" {
+            var text = ""
+            while let p = peek(), p.isLetter || p.isNumber || p == "_" { text.append(p); advance() }
+            tokens.append(Token(kind: keywords.contains(text) ? .keyword(text) : .identifier(text), location: here))
+        } else if c == "\"" {
+            advance()
+            var pieces: [StringPiece] = []
+            var text = ""
+            while true {
+                guard let p = peek(), p != "\n" else {
+                    throw ScriptError(.syntax, "this string has no closing quote", at: here, hint: "strings end with \" on the same line")
+                }
+                if p == "\"" { advance(); break }
+                if p == "\\" {
+                    guard let next = peek(1) else { throw ScriptError(.syntax, "a lone \\ at the end of the string", at: here) }
+                    if next == "(" {
+                        if !text.isEmpty { pieces.append(.text(text)); text = "" }
+                        advance(2)
+                        let codeStart = Location(line: line, column: column)
+                        var level = 1
+                        var code = ""
+                        while let q = peek(), q != "\n" {
+                            if q == "(" { level += 1 }
+                            if q == ")" { level -= 1; if level == 0 { break } }
+                            code.append(q); advance()
+                        }
+                        guard peek() == ")" else { throw ScriptError(.syntax, "\\( in a string needs a closing )", at: codeStart) }
+                        advance()
+                        pieces.append(.code(code, codeStart))
+                        continue
+                    }
+                    let escapes: [Character: Character] = ["n": "\n", "t": "\t", "\\": "\\", "\"": "\"", "0": "\0"]
+                    guard let escaped = escapes[next] else {
+                        throw ScriptError(.syntax, "unknown escape \\\(next) in a string", at: Location(line: line, column: column))
+                    }
+                    text.append(escaped); advance(2)
+                    continue
+                }
+                text.append(p); advance()
+            }
+            if !text.isEmpty || pieces.isEmpty { pieces.append(.text(text)) }
+            tokens.append(Token(kind: .string(pieces), location: here))
+        } else if let symbol = symbols.first(where: { s in s.enumerated().allSatisfy { peek($0.offset) == $0.element } }) {
+            if symbol == "(" || symbol == "[" { depth += 1 }
+            if symbol == ")" || symbol == "]" { depth = max(0, depth - 1) }
+            tokens.append(Token(kind: .symbol(symbol), location: here))
+            advance(symbol.count)
+        } else {
+            throw ScriptError(.syntax, "unexpected character '\(c)'", at: here)
+        }
+    }
+    tokens.append(Token(kind: .end, location: Location(line: line, column: column)))
+    return tokens
+}
+
+/// Whether a token ends an operand, so that a following `.5` is a member access, not a number.
+private func isOperand(_ token: Token) -> Bool {
+    switch token.kind {
+    case .identifier, .number, .string: return true
+    case .symbol(let s): return s == ")" || s == "]"
+    default: return false
+    }
+}

@@ -1,0 +1,131 @@
+import Engine
+
+/// A value in the lesson language.
+public enum Value {
+    case number(Double)
+    case bool(Bool)
+    case string(String)
+    case tensor(Tensor)
+    case array([Value])
+    /// lower..<upper
+    case range(Int, Int)
+    case function(UserFunction)
+    case builtin(BuiltinFunction)
+    case object(any ScriptObject)
+    /// The outcome of a tolerance check, with how it was decided ("max |a − b| = 3e-7 ≤ 1e-5").
+    case verdict(Bool, String)
+    case none
+
+    /// The type name shown by `:vars` and in error messages.
+    public var typeName: String {
+        switch self {
+        case .number: return "Number"
+        case .bool, .verdict: return "Bool"
+        case .string: return "String"
+        case .tensor: return "Tensor"
+        case .array: return "Array"
+        case .range: return "Range"
+        case .function, .builtin: return "Function"
+        case .object(let o): return o.typeName
+        case .none: return "nil"
+        }
+    }
+
+    /// How a bare expression shows its value (strings quoted, like the Swift REPL).
+    public var display: String {
+        switch self {
+        case .string(let s): return "\"\(s)\""
+        case .array(let items): return "[" + items.map(\.display).joined(separator: ", ") + "]"
+        default: return plain
+        }
+    }
+
+    /// How `print` and interpolation show a value.
+    public var plain: String {
+        switch self {
+        case .number(let n): return formatNumber(n)
+        case .bool(let b): return String(b)
+        case .string(let s): return s
+        case .tensor(let t): return t.description
+        case .array(let items): return "[" + items.map(\.display).joined(separator: ", ") + "]"
+        case .range(let a, let b): return "\(a)..<\(b)"
+        case .function(let f): return "func \(f.name)(\(f.parameters.map { ($0.label ?? "_") + ":" }.joined()))"
+        case .builtin(let b): return "builtin \(b.name)"
+        case .object(let o): return o.summary
+        case .verdict(let ok, let why): return "\(ok) (\(why))"
+        case .none: return "nil"
+        }
+    }
+}
+
+/// Integral numbers print without a fraction ("3"), others in their shortest exact form.
+public func formatNumber(_ n: Double) -> String {
+    if n.isFinite && n == n.rounded() && abs(n) < 1e15 { return String(Int64(n)) }
+    return n.description
+}
+
+/// Host objects shown to the language (plots, models, datasets).
+public protocol ScriptObject: AnyObject {
+    var typeName: String { get }
+    var summary: String { get }
+}
+
+/// A function written in the language, with the environment it was defined in.
+public final class UserFunction {
+    public let name: String
+    public let parameters: [Parameter]
+    let body: [Statement]
+    let closure: Environment
+
+    init(name: String, parameters: [Parameter], body: [Statement], closure: Environment) {
+        (self.name, self.parameters, self.body, self.closure) = (name, parameters, body, closure)
+    }
+}
+
+/// A function provided by the host (the builtins table, or a bound method).
+public struct BuiltinFunction {
+    public let name: String
+    public let call: (Arguments) throws -> Value
+    public init(name: String, call: @escaping (Arguments) throws -> Value) { (self.name, self.call) = (name, call) }
+}
+
+/// The arguments of a call: positional ones in order, labelled ones by label.
+public struct Arguments {
+    public var positional: [Value]
+    public var labeled: [(label: String, value: Value)]
+    public var location: Location
+    public let function: String
+
+    public init(positional: [Value], labeled: [(label: String, value: Value)], location: Location, function: String) {
+        (self.positional, self.labeled, self.location, self.function) = (positional, labeled, location, function)
+    }
+
+    public func error(_ message: String, hint: String? = nil) -> ScriptError {
+        ScriptError(.runtime, "\(function): \(message)", at: location, hint: hint)
+    }
+
+    /// The labelled argument `label`, if given.
+    public func value(_ label: String) -> Value? { labeled.first { $0.label == label }?.value }
+
+    /// Positional argument `index` (or the labelled one), required.
+    public func required(_ index: Int, _ label: String? = nil) throws -> Value {
+        if let label, let v = value(label) { return v }
+        guard index < positional.count else {
+            throw error("missing argument \(label.map { "'\($0):'" } ?? "\(index + 1)")")
+        }
+        return positional[index]
+    }
+
+    public func optional(_ index: Int, _ label: String? = nil) -> Value? {
+        if let label, let v = value(label) { return v }
+        return index < positional.count ? positional[index] : nil
+    }
+
+    /// Rejects labels the function does not take, with the closest one as a hint.
+    public func allow(_ labels: [String]) throws {
+        for (label, _) in labeled where !labels.contains(label) {
+            throw error("no argument labelled '\(label):'", hint: suggestion(for: label, among: labels).map { "did you mean '\($0):'?" }
+                            ?? (labels.isEmpty ? "it takes no labelled arguments" : "it takes " + labels.map { "\($0):" }.joined(separator: ", ")))
+        }
+    }
+}

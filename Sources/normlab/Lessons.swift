@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Library
+import Notebook
+import Preview
+import REPL
+
+/// Opens the REPL, on a lesson or empty; plain lines (no editing, prompts or colour) when
+/// standard input is not a terminal.
+func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
+    let interactive = isatty(0) == 1
+    let colorMode = interactive ? ColorMode.detect() : .ascii
+    installInterruptHandler()
+    let session = Session(colorMode: colorMode, interrupt: sharedInterrupt)
+    let width = max(40, min(terminalColumns() - 2, present ? 72 : 96))
+    let notebook = Notebook(session: session, width: width, color: colorMode != .ascii)
+    let history = ProcessInfo.processInfo.environment["NORMLAB_HISTORY"]
+        ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.normlab_history" } ?? ".normlab_history")
+    var reader: LineReader = PlainReader()
+    if interactive, let editing = EditLineReader(historyFile: history, complete: { line, _ in completions(in: session, line: line) }) {
+        reader = editing
+    }
+    let repl = REPL(notebook: notebook, reader: reader, interactive: interactive, strict: strict)
+    if interactive && !present { repl.welcome() }
+    if let lesson {
+        do {
+            try notebook.load(lessonPath(lesson))
+            if interactive, let loaded = notebook.lesson {
+                notebook.write("\n" + renderProse("# " + loaded.title, width: width, color: notebook.color)
+                               + "\n\(loaded.cells.count) cells. Press Enter to run the first.")
+            }
+        } catch {
+            notebook.write("error: \(error)")
+            if !interactive && strict { return 1 }
+        }
+    }
+    return repl.run()
+}
+
+/// `normlab` with no arguments: the REPL on lesson 1.
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Open the REPL on lesson 1 (the default).")
+    @Flag(help: "Exit with an error status on the first error (for scripts).")
+    var strict = false
+    func run() throws {
+        let status = try openREPL(lesson: "1", strict: strict, present: false)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Repl: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open the REPL with an empty session.")
+    @Flag(help: "Exit with an error status on the first error (for scripts).")
+    var strict = false
+    func run() throws {
+        let status = try openREPL(lesson: nil, strict: strict, present: false)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct LessonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lesson", abstract: "Open the REPL on lesson N (or a lesson file).")
+    @Argument(help: "A lesson number or a Markdown file.")
+    var lesson: String
+    @Flag(help: "Big, uncluttered output for a projector: narrower text, no welcome screen.")
+    var present = false
+    @Flag(help: "Exit with an error status on the first error (for scripts).")
+    var strict = false
+    func run() throws {
+        let status = try openREPL(lesson: lesson, strict: strict, present: present)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Runs lessons straight through; with --check, fails if any cell errors or any check fails.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run lesson files non-interactively.",
+                                                    discussion: "Example: normlab run --check Lessons/*.md")
+    @Argument(help: "Lesson files (Markdown).")
+    var files: [String]
+    @Flag(help: "Exit non-zero if any cell errors or any check fails, naming file, cell and line.")
+    var check = false
+    @Flag(help: "Only print the summary.")
+    var quiet = false
+
+    func run() throws {
+        var failures: [String] = []
+        for file in files {
+            let session = Session(colorMode: .ascii)
+            let notebook = Notebook(session: session, width: 96, color: false, write: { quiet ? () : print($0) })
+            do {
+                try notebook.load(file)
+            } catch {
+                failures.append("\(file): \(error)")
+                continue
+            }
+            let start = Date()
+            let outcome = notebook.runRest()
+            let cells = notebook.lesson?.cells.count ?? 0
+            if case .ok = outcome {
+                print("✓ \(file): \(cells) cells in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+            } else {
+                let index = max(0, notebook.position - 1)
+                let line = notebook.lesson?.cells[index].line ?? 0
+                let reason: String
+                switch outcome {
+                case .failed(let why): reason = why
+                case .interrupted: reason = "interrupted"
+                case .ok: reason = ""
+                }
+                failures.append("\(file): cell \(index + 1) (line \(line)): \(reason)")
+                print("✗ \(failures.last!)")
+            }
+        }
+        if !failures.isEmpty {
+            print("\n\(failures.count) lesson(s) failed:\n" + failures.map { "  " + $0 }.joined(separator: "\n"))
+            if check { throw ExitCode.failure }
+        }
+    }
+}
+
+/// The reference page of every builtin, generated from the builtins table.
+struct Docs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print (or write) the reference page of every builtin.")
+    @Option(help: "Write the page to this file instead of printing it.")
+    var out: String?
+    func run() throws {
+        let page = referencePage()
+        if let out { try page.write(toFile: out, atomically: true, encoding: .utf8); print("wrote \(out)") } else { print(page) }
+    }
+}
