@@ -60,5 +60,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SIMDKernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"]),
+        .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
     ]
 )

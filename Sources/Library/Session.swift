@@ -55,8 +55,6 @@ public final class Session {
                                   hint: "its fields: " + object.fields.map(\.name).joined(separator: ", "))
             }
             return field.value
-        case .array(let items) where name == "count": return .number(Double(items.count))
-        case .string(let s) where name == "count": return .number(Double(s.count))
         default: return nil
         }
     }

@@ -225,6 +225,11 @@ public final class Interpreter {
             return try call(function, Arguments(positional: positional, labeled: labeled, location: location, function: name(of: callee)))
         case let .member(base, name, location):
             let value = try evaluate(base, in: env)
+            switch (value, name) {
+            case (.array(let items), "count"): return .number(Double(items.count))
+            case (.string(let s), "count"): return .number(Double(s.count))
+            default: break
+            }
             if let member = try members(value, name, location) { return member }
             throw ScriptError(.runtime, "a \(value.typeName) has no property or method '\(name)'", at: location)
         case let .subscripted(base, arguments, location):
@@ -254,6 +259,12 @@ public final class Interpreter {
             let scope = Environment(parent: f.closure)
             var positional = arguments.positional[...]
             var labeled = arguments.labeled
+            let labels = f.parameters.compactMap(\.label)
+            if let unknown = labeled.first(where: { !labels.contains($0.label) }) {
+                throw ScriptError(.runtime, "\(f.name): no parameter labelled '\(unknown.label):'", at: arguments.location,
+                                  hint: suggestion(for: unknown.label, among: labels).map { "did you mean '\($0):'?" }
+                                      ?? (labels.isEmpty ? "it takes no labelled arguments" : "its labels: " + labels.map { "\($0):" }.joined(separator: ", ")))
+            }
             for parameter in f.parameters {
                 var value: Value?
                 if let label = parameter.label {

@@ -1,0 +1,170 @@
+import Dispatch
+import Foundation
+import XCTest
+import Engine
+@testable import Script
+
+/// Runs `source` and returns what bare expressions showed, one line each.
+func evaluate(_ source: String, in interpreter: Interpreter = Interpreter()) throws -> [String] {
+    var shown: [String] = []
+    try interpreter.run(source) { shown.append($0.display) }
+    return shown
+}
+
+final class LexerTests: XCTestCase {
+    func testNumbersStringsAndComments() throws {
+        let kinds = try tokenize("1e-5 1_000 [.5] \"a\\(x)b\" // comment\nx").map(\.kind)
+        XCTAssertEqual(kinds, [.number(1e-5), .number(1000), .symbol("["), .number(0.5), .symbol("]"),
+                               .string([.text("a"), .code("x", Location(line: 1, column: 21)), .text("b")]),
+                               .newline, .identifier("x"), .end])
+        // After a value, `.5` is a member access (as `t.0` in Swift), not a number.
+        XCTAssertEqual(try tokenize("x.5").map(\.kind), [.identifier("x"), .symbol("."), .number(5), .end])
+    }
+
+    func testNewlinesInsideBracketsDoNotEndStatements() throws {
+        XCTAssertFalse(try tokenize("f(1,\n2)").contains { $0.kind == .newline })
+        XCTAssertTrue(try tokenize("{\nx\n}").contains { $0.kind == .newline })
+    }
+
+    func testLexicalErrorsHaveLocations() {
+        XCTAssertThrowsError(try tokenize("let s = \"open")) {
+            let e = $0 as! ScriptError
+            XCTAssertEqual(e.location, Location(line: 1, column: 9))
+            XCTAssertEqual(e.message, "this string has no closing quote")
+        }
+        XCTAssertThrowsError(try tokenize("x = 1 $ 2")) { XCTAssertEqual(($0 as! ScriptError).message, "unexpected character '$'") }
+    }
+}
+
+final class EvaluatorTests: XCTestCase {
+    func testArithmeticAndPrecedence() throws {
+        XCTAssertEqual(try evaluate("1 + 2 * 3\n2 ** 3 ** 2\n-2 ** 2\n(1 + 2) * 3\n7 % 3\n1 < 2 && 2 < 3"),
+                       ["7", "512", "-4", "9", "1", "true"])
+    }
+
+    func testVariablesFunctionsAndControlFlow() throws {
+        let program = """
+            func factorial(_ n: Int) -> Int {
+                if n <= 1 { return 1 }
+                return n * factorial(n - 1)
+            }
+            func scaled(_ x: Float, by factor: Float = 2) -> Float { return x * factor }
+            var total = 0
+            for i in 1...10 {
+                if i % 2 == 0 { continue }
+                if i > 7 { break }
+                total += i
+            }
+            var n = 0
+            while n < 5 { n += 1 }
+            [factorial(5), scaled(3), scaled(3, by: 10), total, n]
+            """
+        XCTAssertEqual(try evaluate(program), ["[120, 6, 30, 16, 5]"])
+    }
+
+    func testStringsArraysAndRanges() throws {
+        XCTAssertEqual(try evaluate("let name = \"σ\"\n\"\\(name) = \\(1 + 1)\"\n[1, 2, 3][-1]\nlet xs = [1, 2, 3, 4]\nxs[1..<3]\nxs.count"),
+                       ["\"σ = 2\"", "3", "[2, 3]", "4"])
+    }
+
+    func testTensorsAndTheLastResult() throws {
+        let i = Interpreter()
+        XCTAssertEqual(try evaluate("[[1, 2], [3, 4]] @ [[1, 0], [0, 1]]", in: i), ["[[1. 2.]\n [3. 4.]]"])
+        XCTAssertEqual(try evaluate("_ * 2", in: i), ["[[2. 4.]\n [6. 8.]]"])
+    }
+
+    func testLetCannotChangeAndErrorsKeepTheSession() throws {
+        let i = Interpreter()
+        _ = try evaluate("let a = 1\nvar b = 2", in: i)
+        XCTAssertThrowsError(try evaluate("b = 3\na = 5", in: i)) {
+            let e = $0 as! ScriptError
+            XCTAssertEqual(e.message, "cannot assign to 'a': it was declared with 'let'")
+            XCTAssertEqual(e.hint, "declare it with 'var' to change it")
+            XCTAssertEqual(e.location, Location(line: 2, column: 1))
+        }
+        XCTAssertEqual(try evaluate("[a, b]", in: i), ["[1, 3]"], "the statement before the error ran; nothing was lost")
+    }
+
+    func testErrorMessagesRenderWithACaret() throws {
+        let source = "let weights = 1\nlet y = wieghts + 1"
+        do {
+            _ = try evaluate(source)
+            XCTFail("expected an error")
+        } catch let error as ScriptError {
+            XCTAssertEqual(error.rendered(source: source, file: "cell.swift"), """
+                error: 'wieghts' is not defined
+                --> cell.swift:2:9
+                1 │ let weights = 1
+                2 │ let y = wieghts + 1
+                  │         ^
+                  │ hint: did you mean 'weights'?
+                """)
+        }
+        XCTAssertThrowsError(try evaluate("let x = (1 + 2")) {
+            XCTAssertEqual(($0 as! ScriptError).message, "expected ')' to close the parenthesis, found the end of the input")
+        }
+        XCTAssertThrowsError(try evaluate("1 +")) { XCTAssertEqual(($0 as! ScriptError).kind, .syntax) }
+        XCTAssertThrowsError(try evaluate("\"a\" + 1")) { XCTAssertEqual(($0 as! ScriptError).hint, "to put a value in a string write \"…\\(value)…\"") }
+        XCTAssertThrowsError(try evaluate("func f(scale s: Float) { return s }\nf(scal: 2)")) {
+            XCTAssertEqual(($0 as! ScriptError).hint, "did you mean 'scale:'?")
+        }
+    }
+
+    func testRunawayRecursionIsAnError() {
+        XCTAssertThrowsError(try evaluate("func f(_ n: Int) { return f(n + 1) }\nf(0)")) {
+            XCTAssertEqual(($0 as! ScriptError).message, "too deeply nested (recursion without an end?)")
+        }
+    }
+
+    func testInterruptStopsALoopAndKeepsVariables() throws {
+        let flag = InterruptFlag()
+        let i = Interpreter(interrupt: flag)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { flag.request() }
+        XCTAssertThrowsError(try evaluate("var count = 0\nwhile true { count += 1 }", in: i)) {
+            XCTAssertEqual(($0 as! ScriptError).kind, .interrupted)
+        }
+        let count = try evaluate("count > 0", in: i)
+        XCTAssertEqual(count, ["true"])
+    }
+}
+
+/// Thousands of random and mutated inputs: the interpreter always answers (a value or a
+/// ScriptError) and never crashes.
+final class RobustnessTests: XCTestCase {
+    func testRandomAndMutatedInputsNeverCrash() throws {
+        var rng = RandomGenerator(seed: 77)
+        let seeds = ["let x = tensor([[1, 2], [3, 4]])", "x @ x.T", "for i in 0..<3 { print(i) }", "func f(_ a: Int) { return a * 2 }",
+                     "f(3) + [1, 2][1]", "\"σ = \\(1 + 2)\"", "if 1 < 2 { 3 } else { 4 }", "zeros(2, 3).sum(axes: [1])",
+                     "var k = 0\nwhile k < 3 { k += 1 }", "x[0, 1..<2]", "-(2 ** 3) % 5", "[1, [2, 3]]"]
+        let alphabet = Array("()[]{}.,:;+-*/%@=<>!&|?\"\\ \n0123456789abcxyz_letvarfuncifelsefor")
+        // A mutated loop can run forever; a watchdog interrupts whatever is running every 20 ms
+        // (an interrupt is one more outcome the interpreter must handle).
+        let flag = InterruptFlag()
+        let interpreter = Interpreter(interrupt: flag)
+        let done = InterruptFlag()
+        let watchdog = Thread {
+            while !done.isRequested { Thread.sleep(forTimeInterval: 0.02); flag.request() }
+        }
+        watchdog.start()
+        defer { done.request() }
+        var answered = 0
+        for round in 0..<3000 {
+            var text = Array(seeds[Int(rng.next() % UInt64(seeds.count))])
+            for _ in 0..<Int(rng.next() % 4) {
+                let position = text.isEmpty ? 0 : Int(rng.next() % UInt64(text.count))
+                switch rng.next() % 3 {
+                case 0: text.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: position)
+                case 1: if !text.isEmpty { text.remove(at: position) }
+                default: if !text.isEmpty { text[position] = alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+                }
+            }
+            if round % 5 == 0 { text = (0..<Int(rng.next() % 30)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] } }
+            if round % 97 == 0 { text = Array(String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500)) }
+            do { _ = try evaluate(String(text), in: interpreter) } catch is ScriptError {} catch {
+                XCTFail("a non-ScriptError escaped for \(String(text).debugDescription): \(error)")
+            }
+            answered += 1
+        }
+        XCTAssertEqual(answered, 3000)
+    }
+}
