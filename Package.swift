@@ -61,5 +61,9 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
+        .testTarget(name: "LibraryTests", dependencies: ["Library", "Script"]),
+        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library"]),
+        // Drives the built normlab binary, through pipes and through a pseudo-terminal.
+        .testTarget(name: "REPLTests", dependencies: ["normlab"]),
     ]
 )

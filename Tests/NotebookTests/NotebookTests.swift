@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+import Library
+@testable import Notebook
+
+let fixtureLesson = """
+    # A small lesson
+
+    Some prose, then a cell.
+
+    ```swift
+    let a = tensor([1, 2, 3])
+    a * 2
+    ```
+
+    ## A picture
+
+    ```swift
+    show(ones(3, 4, 4))
+    ```
+
+    A check that fails:
+
+    ```swift
+    check(a.sum().item() == 7, "the sum is seven")
+    ```
+
+    The end.
+    """
+
+final class NotebookTests: XCTestCase {
+    var directory: URL!
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-notebook-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try fixtureLesson.write(to: directory.appendingPathComponent("lesson.md"), atomically: true, encoding: .utf8)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func testParsingFindsCellsProseAndLines() {
+        let lesson = Lesson(path: "lesson.md", text: fixtureLesson)
+        XCTAssertEqual(lesson.title, "A small lesson")
+        XCTAssertEqual(lesson.cells.count, 3)
+        XCTAssertEqual(lesson.cells[0].code, "let a = tensor([1, 2, 3])\na * 2")
+        XCTAssertEqual(lesson.cells[0].line, 6)
+        XCTAssertTrue(lesson.cells[1].prose.contains("## A picture"))
+        XCTAssertEqual(lesson.epilogue, "The end.")
+    }
+
+    func testSteppingChecksAndErrorLocations() throws {
+        var screen: [String] = []
+        let notebook = Notebook(session: Session(output: { _ in }), write: { screen.append($0) })
+        try notebook.load(directory.appendingPathComponent("lesson.md").path)
+        XCTAssertEqual(notebook.runNext(), .ok)
+        XCTAssertTrue(screen.contains("[2. 4. 6.]"), screen.joined(separator: "\n"))
+        XCTAssertEqual(notebook.runNext(), .ok)
+        XCTAssertEqual(notebook.runNext(), .failed("check failed: the sum is seven"))
+        // The error points into the lesson file, line 19, under the call.
+        XCTAssertTrue(screen.last!.contains("lesson.md:19:6"), screen.last!)
+        XCTAssertTrue(screen.last!.contains("19 │ check(a.sum().item() == 7"), screen.last!)
+        XCTAssertTrue(notebook.outline.contains("▶") == false, "past the last cell")
+        try notebook.go(to: 0)
+        XCTAssertTrue(notebook.outline.hasPrefix("▶ 1"))
+        XCTAssertEqual(notebook.runRest(), .failed("check failed: the sum is seven"))
+        try notebook.reload()
+        XCTAssertEqual(notebook.position, 3, "reload keeps the position")
+    }
+
+    func testTranscriptsAsMarkdownAndJupyter() throws {
+        let notebook = Notebook(session: Session(output: { _ in }), write: { _ in })
+        try notebook.load(directory.appendingPathComponent("lesson.md").path)
+        notebook.runNext()
+        notebook.runNext()
+        notebook.execute("let mine = a.mean()\nmine")
+        let markdown = directory.appendingPathComponent("session.md").path
+        try notebook.save(to: markdown)
+        let text = try String(contentsOfFile: markdown, encoding: .utf8)
+        XCTAssertTrue(text.contains("```swift\nlet a = tensor([1, 2, 3])\na * 2\n```"))
+        XCTAssertTrue(text.contains("```text\n[2. 4. 6.]\n```"))
+        XCTAssertTrue(text.contains("![output 1](session-images/image-1.png)"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("session-images/image-1.png").path))
+        XCTAssertTrue(text.contains("let mine = a.mean()"))
+
+        let ipynb = directory.appendingPathComponent("session.ipynb").path
+        try notebook.save(to: ipynb)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ipynb))) as! [String: Any]
+        XCTAssertEqual(json["nbformat"] as? Int, 4)
+        let cells = json["cells"] as! [[String: Any]]
+        let code = cells.filter { $0["cell_type"] as? String == "code" }
+        XCTAssertEqual(code.count, 3)
+        let outputs = code[1]["outputs"] as! [[String: Any]]
+        let image = outputs.first { $0["output_type"] as? String == "display_data" }
+        let png = (image?["data"] as? [String: Any])?["image/png"] as? String
+        XCTAssertNotNil(png.flatMap { Data(base64Encoded: $0) }.map { $0.starts(with: [0x89, 0x50, 0x4E, 0x47]) }, "an embedded PNG")
+    }
+
+    func testProseRendering() {
+        XCTAssertEqual(renderProse("# Title\n\nA long line of words that wraps.", width: 12, color: false),
+                       "Title\n═════\n\nA long line\nof words\nthat wraps.")
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `normlab`, beside this test bundle.
+let normlab = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("normlab").path
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs normlab with `input` on a pipe (not a terminal): its output and exit status.
+func runPiped(_ arguments: [String], input: String) throws -> (output: String, status: Int32) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: normlab)
+    process.arguments = arguments
+    process.currentDirectoryURL = packageRoot
+    var environment = ProcessInfo.processInfo.environment
+    environment["HOME"] = FileManager.default.temporaryDirectory.path
+    process.environment = environment
+    let stdin = Pipe(), stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stdout
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let data = stdout.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+}
+
+final class ScriptedREPLTests: XCTestCase {
+    func testPipedInputRunsPlainLinesAndStrictStopsOnTheFirstError() throws {
+        let ok = try runPiped(["repl"], input: "let x = tensor([1, 2])\nx * 3\nfunc twice(_ v: Float) -> Float {\n  return v * 2\n}\ntwice(21)\n")
+        XCTAssertEqual(ok.status, 0)
+        XCTAssertTrue(ok.output.contains("[3. 6.]") && ok.output.contains("42"), ok.output)
+        XCTAssertFalse(ok.output.contains("\u{1B}"), "no escape codes when not on a terminal")
+        XCTAssertFalse(ok.output.contains("normlab>"), "no prompts when not on a terminal")
+
+        let strict = try runPiped(["repl", "--strict"], input: "let y = 1\ny + zz\nprint(\"not reached\")\n")
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertTrue(strict.output.contains("error: 'zz' is not defined"), strict.output)
+        XCTAssertFalse(strict.output.contains("not reached"))
+
+        let lenient = try runPiped(["repl"], input: "y + zz\nprint(\"still here\")\n")
+        XCTAssertEqual(lenient.status, 0)
+        XCTAssertTrue(lenient.output.contains("still here"), "the session survives an error")
+    }
+
+    func testCommandsWithoutATerminal() throws {
+        let result = try runPiped(["repl"], input: ":load 1\n\n:cells\n:vars\n:backend reference\n:time ones(4) + 1\n:backend simd\n:nope\n")
+        XCTAssertTrue(result.output.contains("Loaded Lesson 1"), result.output)
+        XCTAssertTrue(result.output.contains("cell 1 of"), result.output)
+        XCTAssertTrue(result.output.contains("▶ 2"), result.output)
+        XCTAssertTrue(result.output.contains("a             Tensor      [2, 3]"), result.output)
+        XCTAssertTrue(result.output.contains("backend: reference"), result.output)
+        XCTAssertTrue(result.output.contains("median of"), result.output)
+        XCTAssertTrue(result.output.contains("unknown command ':nope'"), result.output)
+    }
+
+    /// `normlab run --check` on every lesson: each runs and every claim it checks holds.
+    func testEveryLessonPassesItsChecks() throws {
+        let lessons = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Lessons").path)
+            .filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted().map { "Lessons/" + $0 }
+        XCTAssertFalse(lessons.isEmpty)
+        let result = try runPiped(["run", "--check", "--quiet"] + lessons, input: "")
+        XCTAssertEqual(result.status, 0, result.output)
+    }
+
+    func testRunCheckFailsNamingFileCellAndLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("failing-\(UUID().uuidString).md").path
+        try "# F\n\n```swift\nlet a = 1\n```\n\n```swift\ncheck(a == 2, \"a is two\")\n```\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try runPiped(["run", "--check", file], input: "")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.output.contains("\(file): cell 2 (line 8): check failed: a is two"), result.output)
+    }
+}
+
+/// A pseudo-terminal session: what a student types, and what the screen shows.
+final class TerminalREPLTests: XCTestCase {
+    var master: Int32 = -1
+    var pid: pid_t = 0
+    var screen = ""
+
+    func spawn(_ arguments: [String], environment: [String: String]) throws {
+        var slave: Int32 = -1
+        var name = [CChar](repeating: 0, count: 256)
+        var size = winsize(ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
+        guard openpty(&master, &slave, &name, nil, &size) == 0 else { throw XCTSkip("no pseudo-terminal available") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addclose(&actions, master)
+        posix_spawn_file_actions_addclose(&actions, slave)
+        // Opened after setsid, the terminal becomes the child's controlling terminal, so Ctrl-C
+        // typed into it sends SIGINT, as in a real session.
+        posix_spawn_file_actions_addopen(&actions, 0, name, O_RDWR, 0)
+        posix_spawn_file_actions_adddup2(&actions, 0, 1)
+        posix_spawn_file_actions_adddup2(&actions, 0, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        posix_spawnattr_setflags(&attributes, Int16(0x80))   // POSIX_SPAWN_SETSID
+        let argv = ([normlab] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let status = posix_spawn(&pid, normlab, &actions, &attributes, argv, envp)
+        close(slave)
+        posix_spawn_file_actions_destroy(&actions)
+        posix_spawnattr_destroy(&attributes)
+        guard status == 0 else { throw XCTSkip("cannot spawn normlab: \(status)") }
+    }
+
+    /// Types like a person: a moment after the prompt appears (libedit flushes input typed
+    /// while it switches the terminal mode), then the keys.
+    func type(_ text: String) {
+        Thread.sleep(forTimeInterval: 0.3)
+        _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// Reads the screen until `text` appears (or fails after `seconds`).
+    @discardableResult
+    func waitFor(_ text: String, seconds: Double = 20, file: StaticString = #filePath, line: UInt = #line) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            if screen.contains(text) { return true }
+            var poller = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 100) > 0 {
+                let n = read(master, &buffer, buffer.count)
+                if n <= 0 {
+                    var status: Int32 = 0
+                    let exited = waitpid(pid, &status, WNOHANG)
+                    screen += "\n[read returned \(n), errno \(errno); waitpid \(exited), status \(status)]"
+                    break
+                }
+                screen += String(decoding: buffer[0..<n], as: UTF8.self)
+            }
+        }
+        if screen.contains(text) { return true }
+        XCTFail("waited for \(text.debugDescription); the screen shows:\n\(screen.suffix(1500))", file: file, line: line)
+        return false
+    }
+
+    override func tearDown() {
+        if pid > 0 { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
+        if master >= 0 { close(master) }
+    }
+
+    func testTypingCompletionInterruptAndSaving() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        try spawn(["repl"], environment: ["TERM": "xterm-256color", "HOME": home.path, "NO_COLOR": "1", "COLUMNS": "100",
+                                         "PATH": "/usr/bin:/bin", "NORMLAB_LESSONS": packageRoot.appendingPathComponent("Lessons").path])
+        guard waitFor("normlab> ") else { return }
+        screen = ""
+        type("let weights = tensor([1, 2, 3])\r")
+        waitFor("normlab> ", seconds: 10)
+        screen = ""
+        // Tab completes the method name after the dot: libedit redraws the line and adds "pe".
+        type("weights.sha\t")
+        guard waitFor("pe") else { return }
+        type("\r")
+        waitFor("[3]")
+        XCTAssertFalse(screen.contains("no property"), "the completed line ran as weights.shape")
+        // Ctrl-C stops a loop that would run forever; the variable keeps its last value.
+        type("var i = 0\r")
+        type("while true { i += 1 }\r")
+        Thread.sleep(forTimeInterval: 1)
+        type("\u{03}")
+        guard waitFor("interrupted") else { return }
+        screen = ""
+        type("i > 0\r")
+        waitFor("true")
+        let transcript = home.appendingPathComponent("session.md").path
+        type(":save \(transcript)\r")
+        waitFor("Saved")
+        XCTAssertTrue((try? String(contentsOfFile: transcript, encoding: .utf8))?.contains("weights.shape") ?? false)
+        type(":quit\r")
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(10)
+        while waitpid(pid, &status, WNOHANG) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        pid = 0
+        XCTAssertTrue(FileManager.default.fileExists(atPath: home.appendingPathComponent(".normlab_history").path), "the history is kept")
+    }
+}
