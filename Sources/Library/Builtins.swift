@@ -182,13 +182,13 @@ public let builtins: [Builtin] = [
         return .none
     },
     Builtin("save_png", "save_png(_ image: Tensor, _ path: String, range: \"unit\" or \"symmetric\" = \"unit\")", .pictures,
-            "Writes [C, H, W] (C = 1, 3 or 4) or [H, W] as a PNG file.", example: "save_png(rand(3, 8, 8), \"noise.png\")") { args, _ in
+            "Writes [C, H, W] (C = 1, 3 or 4) or [H, W] as a PNG file.", example: "save_png(rand(3, 8, 8), \"/tmp/noise.png\")") { args, _ in
         try args.allow(["range"])
         try savePNG(args.tensor(0), to: args.string(1), range: try pixelRange(args))
         return .none
     },
     Builtin("load_image", "load_image(_ path: String, range: \"unit\" or \"symmetric\" = \"unit\") -> Tensor", .pictures,
-            "Reads a PNG or JPEG file as [C, H, W].", example: "save_png(rand(3, 4, 4), \"a.png\"); load_image(\"a.png\").shape") { args, _ in
+            "Reads a PNG or JPEG file as [C, H, W].", example: "save_png(rand(3, 4, 4), \"/tmp/a.png\"); load_image(\"/tmp/a.png\").shape") { args, _ in
         try args.allow(["range"])
         return .tensor(try loadImage(args.string(0), range: try pixelRange(args)))
     },

@@ -55,9 +55,13 @@ public func renderProse(_ markdown: String, width: Int, color: Bool) -> String {
     var out: [String] = []
     var paragraph: [String] = []
     var inCode = false
+    // **strong** becomes bold on a colour terminal, plain text otherwise.
+    func emphasis(_ text: String) -> String {
+        text.components(separatedBy: "**").enumerated().map { $0.offset % 2 == 1 ? bold + $0.element + reset : $0.element }.joined()
+    }
     func flush() {
         guard !paragraph.isEmpty else { return }
-        out += wrap(paragraph.joined(separator: " "), width: width)
+        out += wrap(paragraph.joined(separator: " "), width: width).map(emphasis)
         paragraph = []
     }
     for raw in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -76,7 +80,7 @@ public func renderProse(_ markdown: String, width: Int, color: Bool) -> String {
             if out.last != "" { out.append("") }
         } else if line.hasPrefix("- ") || line.hasPrefix("* ") || line.first?.isNumber == true && line.contains(". ") || line.hasPrefix("|") || line.hasPrefix("    ") {
             flush()
-            out += wrap(line, width: width, indent: line.hasPrefix("|") ? "" : "  ")
+            out += wrap(line, width: width, indent: line.hasPrefix("|") ? "" : "  ").map(emphasis)
         } else {
             paragraph.append(line.trimmingCharacters(in: .whitespaces))
         }

@@ -73,3 +73,12 @@ final class BuiltinTests: XCTestCase {
         XCTAssertTrue(session.completions(for: "power", afterDot: false).contains("power_iteration"))
     }
 }
+
+/// The committed reference page is the one the table generates now.
+final class ReferencePageTests: XCTestCase {
+    func testLessonsReferenceIsCurrent() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let committed = try String(contentsOf: root.appendingPathComponent("Lessons/reference.md"), encoding: .utf8)
+        XCTAssertEqual(committed, referencePage(), "Lessons/reference.md is stale: run `swift run normlab docs --out Lessons/reference.md`")
+    }
+}
