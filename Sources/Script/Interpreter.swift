@@ -214,15 +214,17 @@ public final class Interpreter {
                 return .bool(try truth(evaluate(right, in: env), at: right.location))
             }
             return try binary(op, evaluate(left, in: env), evaluate(right, in: env), at: location)
-        case let .call(callee, arguments, location):
-            let function = try evaluate(callee, in: env)
-            var positional: [Value] = [], labeled: [(label: String, value: Value)] = []
-            for argument in arguments {
-                let v = try evaluate(argument.value, in: env)
-                if let label = argument.label { labeled.append((label, v)) } else { positional.append(v) }
+        case let .call(.member(.variable(name, _), "append", _), arguments, location):
+            // xs.append(v) changes the array held by a `var`, as in Swift.
+            guard let existing = env.lookup(name), case .array(let items) = existing.value else {
+                return try callMember(expression, in: env)
             }
-            try checkInterrupt(at: location)
-            return try call(function, Arguments(positional: positional, labeled: labeled, location: location, function: name(of: callee)))
+            guard existing.mutable else { throw ScriptError(.runtime, "cannot append to '\(name)': it was declared with 'let'", at: location) }
+            guard arguments.count == 1, arguments[0].label == nil else { throw ScriptError(.runtime, "append takes one value", at: location) }
+            _ = env.assign(name, .array(items + [try evaluate(arguments[0].value, in: env)]))
+            return .none
+        case .call:
+            return try callMember(expression, in: env)
         case let .member(base, name, location):
             let value = try evaluate(base, in: env)
             switch (value, name) {
@@ -237,6 +239,19 @@ public final class Interpreter {
             let indices = try arguments.map { try evaluate($0.value, in: env) }
             return try subscriptValue(value, indices, at: location)
         }
+    }
+
+    /// A call expression: the callee, its arguments (positional and labelled), then the call.
+    func callMember(_ expression: Expression, in env: Environment) throws -> Value {
+        guard case let .call(callee, arguments, location) = expression else { return try evaluate(expression, in: env) }
+        let function = try evaluate(callee, in: env)
+        var positional: [Value] = [], labeled: [(label: String, value: Value)] = []
+        for argument in arguments {
+            let v = try evaluate(argument.value, in: env)
+            if let label = argument.label { labeled.append((label, v)) } else { positional.append(v) }
+        }
+        try checkInterrupt(at: location)
+        return try call(function, Arguments(positional: positional, labeled: labeled, location: location, function: name(of: callee)))
     }
 
     func name(of callee: Expression) -> String {
@@ -388,7 +403,8 @@ public final class Interpreter {
             // Arrays compare as values (shapes, lists): one answer, not an elementwise mask.
             let same = a.count == b.count && zip(a, b).allSatisfy { (try? binary("==", $0, $1, at: location)).map(isTrue) ?? false }
             return .bool(op == "==" ? same : !same)
-        case let (.array(a), .array(b)) where op == "+" && !(a + b).allSatisfy({ if case .number = $0 { return true }; return false }):
+        case let (.array(a), .array(b)) where op == "+":
+            // As in Swift, + joins arrays; tensor arithmetic needs a tensor (tensor([1, 2]) + …).
             return .array(a + b)
         case (.string, _), (_, .string):
             if op == "+" {
