@@ -22,6 +22,8 @@ func peakGFLOPS<V: SIMD>(chains: (Int, UnsafeMutablePointer<V>) -> Void, seconds
     return best
 }
 
+/// Twin of `fmaChains512` in SIMDKernelsAVX512: the two must live in targets compiled for
+/// different instruction sets, so they cannot share one generic body.
 @inline(never)
 func fmaChains256(_ iterations: Int, _ state: UnsafeMutablePointer<SIMD8<Float>>) {
     let a = state[12], b = state[13]
