@@ -218,6 +218,29 @@ public let builtins: [Builtin] = [
         if case .string(let path)? = args.value("save") { try savePNG(picture, to: path) }
         return .none
     },
+    Builtin("scatter", "scatter(_ points: Tensor [N, 2]..., labels: [String] = [], title: String = \"\", save: String? = nil)", .pictures,
+            "2-D points of one or more sets (real and generated samples) in the terminal; `save:` also writes a PNG.",
+            example: "scatter(randn(100, 2), randn(50, 2) * 0.5 + 2, labels: [\"real\", \"fake\"])") { args, session in
+        try args.allow(["labels", "title", "save"])
+        let labels: [String] = try args.value("labels").map {
+            guard case .array(let items) = $0 else { throw args.error("'labels:' must be an array of strings") }
+            return items.map(\.plain)
+        } ?? []
+        let sets = try args.positional.enumerated().map { i, v -> (name: String, points: [(Double, Double)], color: RGB?) in
+            let t = try toTensor(v, what: "point set \(i + 1)")
+            guard t.rank == 2, t.shape[1] == 2 else { throw args.error("point set \(i + 1) must have shape [N, 2], got \(t.shape)") }
+            let values = t.scalars
+            return (i < labels.count ? labels[i] : "set \(i + 1)", (0..<t.shape[0]).map { (Double(values[2 * $0]), Double(values[2 * $0 + 1])) }, nil)
+        }
+        guard !sets.isEmpty else { throw args.error("needs at least one set of points [N, 2]") }
+        let title: String = { if case .string(let t)? = args.value("title") { return t }; return "" }()
+        let chart = ScatterPlot(title: title, series: sets)
+        session.emit(text: chart.terminal(width: min(terminalColumns() - 2, 72), height: 20, colors: session.colorMode))
+        let picture = try chart.render().tensor()
+        session.emit(image: picture, range: .unit)
+        if case .string(let path)? = args.value("save") { try savePNG(picture, to: path) }
+        return .none
+    },
     Builtin("sparkline", "sparkline(_ values: [Number]) -> String", .pictures, "Values as a one-line chart of block heights.",
             example: "sparkline([1, 3, 2, 5, 4, 8])") { args, _ in
         try args.allow([]); return .string(Preview.sparkline(try numbers(args.required(0), what: "argument 1")))
