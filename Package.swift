@@ -35,6 +35,8 @@ let package = Package(
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
         .target(name: "Engine", dependencies: ["SIMDKernels"]),
+        // Datasets (CelebA, image folders, synthetic faces, 2-D toys); later models and training.
+        .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"]),
         // The lesson language: lexer, parser, evaluator, values (knows Engine only).
         .target(name: "Script", dependencies: ["Engine"]),
         // The builtins table: binds Engine, NN and Preview into the language.
@@ -51,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "normlab",
             dependencies: [
-                "Engine", "SIMDKernels", "NN", "Preview", "Library", "Notebook", "REPL", "CEditLine", "CPNG", "CCodecs",
+                "Engine", "SIMDKernels", "NN", "GAN", "Preview", "Library", "Notebook", "REPL", "CEditLine", "CPNG", "CCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
+        .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport"]),
         .testTarget(name: "LibraryTests", dependencies: ["Library", "Script"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.
