@@ -39,8 +39,8 @@ let package = Package(
         .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"]),
         // The lesson language: lexer, parser, evaluator, values (knows Engine only).
         .target(name: "Script", dependencies: ["Engine"]),
-        // The builtins table: binds Engine, NN and Preview into the language.
-        .target(name: "Library", dependencies: ["Script", "Engine", "NN", "Preview"]),
+        // The builtins table: binds Engine, NN, GAN and Preview into the language.
+        .target(name: "Library", dependencies: ["Script", "Engine", "NN", "GAN", "Preview"]),
         // Lessons (Markdown with code cells), stepping, checks, transcripts.
         .target(name: "Notebook", dependencies: ["Library", "Script", "Engine", "Preview"]),
         // The line-editing REPL (libedit): commands, completion, history, Ctrl-C.

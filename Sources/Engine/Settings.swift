@@ -44,7 +44,8 @@ public enum Runtime {
         generator.withLock { $0 = RandomGenerator(seed: seed) }
     }
 
-    static func withGlobalGenerator<R>(_ body: (inout RandomGenerator) throws -> R) rethrows -> R {
+    /// Lends the global stream (restarted by `seed`) to code that takes a generator.
+    public static func withGlobalGenerator<R>(_ body: (inout RandomGenerator) throws -> R) rethrows -> R {
         try generator.withLock { try body(&$0) }
     }
 }

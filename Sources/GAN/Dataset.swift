@@ -98,7 +98,8 @@ public struct ImageDataset {
     /// 0 (train), 1 (valid) or 2 (test) when there is a partition file. The result is cached in
     /// `cacheDirectory` (default: `.normlab-cache` inside the data directory) keyed by the files
     /// and the settings; a stale or damaged cache is rebuilt.
-    public static func load(_ path: String, preprocessing: Preprocessing = Preprocessing(), split: Int? = nil, limit: Int? = nil,
+    /// `attribute` keeps only the images labelled +1 for it ("Smiling"), or −1 with a "!" ("!Eyeglasses").
+    public static func load(_ path: String, preprocessing: Preprocessing = Preprocessing(), split: Int? = nil, attribute: String? = nil, limit: Int? = nil,
                             cacheDirectory: String? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ImageDataset {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { throw DataError.missing(path) }
@@ -110,17 +111,25 @@ public struct ImageDataset {
             let partition = try CelebAFiles.partition(path + "/list_eval_partition.txt")
             files = files.filter { partition[$0] == split }
         }
-        if let limit { files = Array(files.prefix(max(0, limit))) }
-        guard !files.isEmpty else { throw DataError.empty(imageDirectory) }
-
         var attributeNames: [String] = [], attributeTable: [String: [Int]]?
         if FileManager.default.fileExists(atPath: path + "/list_attr_celeba.txt") {
             let parsed = try CelebAFiles.attributes(path + "/list_attr_celeba.txt")
             (attributeNames, attributeTable) = (parsed.names, parsed.labels)
         }
+        if let attribute {
+            let name = attribute.hasPrefix("!") ? String(attribute.dropFirst()) : attribute
+            guard let table = attributeTable, let column = attributeNames.firstIndex(of: name) else {
+                throw DataError.malformed(path: path + "/list_attr_celeba.txt", line: 2,
+                                          reason: "no attribute '\(name)'" + (attributeNames.isEmpty ? " (the file is missing)" : "; the attributes: " + attributeNames.joined(separator: " ")))
+            }
+            let wanted = attribute.hasPrefix("!") ? -1 : 1
+            files = files.filter { table[$0]?[column] == wanted }
+        }
+        if let limit { files = Array(files.prefix(max(0, limit))) }
+        guard !files.isEmpty else { throw DataError.empty(imageDirectory) }
 
         // The cache key: the settings, and each file's name, size and modification time.
-        var fingerprint = preprocessing.key + "|\(split.map(String.init) ?? "all")"
+        var fingerprint = preprocessing.key + "|\(split.map(String.init) ?? "all")|\(attribute ?? "")"
         for file in files {
             let attributes = try? FileManager.default.attributesOfItem(atPath: imageDirectory + "/" + file)
             let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1

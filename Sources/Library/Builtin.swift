@@ -17,6 +17,7 @@ public struct Builtin: Sendable {
         case autograd = "Gradients"
         case normalization = "Normalizations: formulas (1) and (2)"
         case pictures = "Pictures and plots"
+        case data = "Data"
         case checks = "Checks"
         case session = "Session"
     }

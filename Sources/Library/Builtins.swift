@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import GAN
 import NN
 import Preview
 import Script
@@ -244,6 +245,53 @@ public let builtins: [Builtin] = [
     Builtin("sparkline", "sparkline(_ values: [Number]) -> String", .pictures, "Values as a one-line chart of block heights.",
             example: "sparkline([1, 3, 2, 5, 4, 8])") { args, _ in
         try args.allow([]); return .string(Preview.sparkline(try numbers(args.required(0), what: "argument 1")))
+    },
+
+    // MARK: Data
+    Builtin("faces", "faces(_ count: Int, size: Int = 32, seed: Int = 0) -> Tensor", .data,
+            "Synthetic CelebA-like faces [count, 3, size, size] in [−1, 1], the same for the same seed.",
+            example: "show(faces(4, size: 32), range: \"symmetric\")") { args, _ in
+        try args.allow(["size", "seed"])
+        let (images, _) = try syntheticFaces(count: args.int(0), size: args.optionalInt("size") ?? 32, seed: UInt64(max(0, try args.optionalInt("seed") ?? 0)))
+        return .tensor(try images * 2 - 1)
+    },
+    Builtin("dataset", "dataset(_ path: String, size: Int = 64, crop: \"celeba\" or \"center\" or \"none\" = \"center\", limit: Int? = nil, split: Int? = nil, attribute: String? = nil) -> (images, count, summary, attributes, names)",
+            .data, "A CelebA directory or any folder of PNG/JPEG images, preprocessed (and cached) as training uses it, in [−1, 1].",
+            example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16); dataset(\"/tmp/normlab-faces\", size: 16).summary") { args, _ in
+        try args.allow(["size", "crop", "limit", "split", "attribute"])
+        let crop: Preprocessing.Crop
+        switch args.value("crop") {
+        case nil, .string("center")?: crop = .center(nil)
+        case .string("celeba")?: crop = .celebA
+        case .string("none")?: crop = .none
+        default: throw args.error("'crop:' is \"celeba\", \"center\" or \"none\"")
+        }
+        let set = try ImageDataset.load(args.string(0), preprocessing: Preprocessing(crop: crop, size: args.optionalInt("size") ?? 64),
+                                        split: args.optionalInt("split"), attribute: args.value("attribute").map(\.plain),
+                                        limit: args.optionalInt("limit"))
+        var fields: [(String, Value)] = [("images", .tensor(set.images)), ("count", .number(Double(set.count))), ("summary", .string(set.summary))]
+        if let attributes = set.attributes {
+            fields.append(("attributes", .tensor(try Tensor(shape: [set.count, set.attributeNames.count], elements: attributes.flatMap { $0.map(Float.init) }))))
+            fields.append(("names", .array(set.attributeNames.map { .string($0) })))
+        }
+        return .object(Record("Dataset", fields))
+    },
+    Builtin("save_faces", "save_faces(_ path: String, count: Int, size: Int = 64, seed: Int = 0)", .data,
+            "Writes synthetic faces in CelebA's layout (images, attributes, partition), as `normlab data synth` does.",
+            example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16)") { args, _ in
+        try args.allow(["count", "size", "seed"])
+        let (images, attributes) = try syntheticFaces(count: args.int(1, "count"), size: args.optionalInt("size") ?? 64,
+                                                      seed: UInt64(max(0, try args.optionalInt("seed") ?? 0)))
+        try writeCelebALayout(images: images, attributes: attributes, to: args.string(0))
+        return .none
+    },
+    Builtin("toy", "toy(_ name: \"8gaussians\" or \"25gaussians\" or \"swissroll\", count: Int = 256) -> Tensor", .data,
+            "Samples [count, 2] of the WGAN-GP paper's 2-D toy distributions.", example: "toy(\"8gaussians\", count: 4)") { args, _ in
+        try args.allow(["count"])
+        guard let distribution = ToyDistribution(rawValue: try args.string(0)) else {
+            throw args.error("the toys are " + ToyDistribution.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+        }
+        return .tensor(try Runtime.withGlobalGenerator { try distribution.sample(args.optionalInt("count") ?? 256, generator: &$0) })
     },
 
     // MARK: Checks

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import GAN
 import NN
 import Preview
 
@@ -17,7 +18,10 @@ struct Figures: ParsableCommand {
         Runtime.seed(2024)
         try powerIterationFigure()
         try adainFigure()
-        print("wrote \(out)/power-iteration.png, \(out)/power-iteration.txt, \(out)/adain.png, \(out)/adain-preview.txt")
+        // The first 48 synthetic faces of seed 0 at 64×64, as `normlab data synth` writes them.
+        let (faces, _) = try syntheticFaces(count: 48, size: 64, seed: 0)
+        try savePNG(grid(faces, rows: 4, padding: 2), to: "\(out)/synthetic-faces.png")
+        print("wrote \(out)/power-iteration.png, \(out)/power-iteration.txt, \(out)/adain.png, \(out)/adain-preview.txt, \(out)/synthetic-faces.png")
     }
 
     /// σ̂ after k power iterations from a fresh u, as a fraction of the exact σ (Jacobi SVD), for

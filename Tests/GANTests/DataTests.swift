@@ -44,6 +44,13 @@ final class DataTests: XCTestCase {
         XCTAssertEqual(try ImageDataset.load(path("celeba"), preprocessing: Preprocessing(crop: .none, size: 32), split: 2, cacheDirectory: path("cache")).count, 2)
         XCTAssertEqual(try ImageDataset.load(path("celeba"), preprocessing: Preprocessing(crop: .none, size: 16), limit: 5, cacheDirectory: path("cache")).images.shape, [5, 3, 16, 16])
         XCTAssertTrue(all.summary.hasPrefix("20 images of shape [3, 32, 32]"), all.summary)
+        // Attribute filters keep the images labelled +1 (or −1 with "!").
+        let smiling = attributes.filter { $0.smiling }.count
+        let kept = try ImageDataset.load(path("celeba"), preprocessing: Preprocessing(crop: .none, size: 32), attribute: "Smiling", cacheDirectory: path("cache"))
+        XCTAssertEqual(kept.count, smiling)
+        XCTAssertTrue(kept.attributes!.allSatisfy { $0[FaceAttributes.names.firstIndex(of: "Smiling")!] == 1 })
+        XCTAssertEqual(try ImageDataset.load(path("celeba"), preprocessing: Preprocessing(crop: .none, size: 32), attribute: "!Smiling", cacheDirectory: path("cache")).count, 20 - smiling)
+        XCTAssertThrowsError(try ImageDataset.load(path("celeba"), attribute: "Smilling", cacheDirectory: path("cache")))
     }
 
     func testCelebATextFiles() throws {
