@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Engine
 import Foundation
+import GAN
 import SIMDKernels
 
 /// Benchmarks: the SIMD backend against the reference backend and against NumPy/OpenBLAS,
@@ -65,6 +66,25 @@ struct Bench: ParsableCommand {
                                  numpy: numpy["\(m),\(k),\(n)"]))
         }
         report(rows, peak: peak)
+        if !quick { try wganIterations() }
+    }
+
+    /// One WGAN-GP generator iteration of wgan_step.md's 32×32 network at batch 64 (5 critic
+    /// steps with the penalty's double backprop, 1 generator step, Adam), for the four variants.
+    func wganIterations() throws {
+        // PyTorch 2.13 CPU on the same kind of machine, from ../shared/bench/wgan_step.md (not in
+        // this run: PyTorch is not available here), seconds on 2 and 1 threads.
+        let pytorch: [String: (two: Double, one: Double)] = ["plain": (1.53, 2.85), "sn": (1.68, 2.93), "adain": (1.86, 3.08), "adain+sn": (1.80, 2.89)]
+        print("\nOne WGAN-GP generator iteration, 32×32, batch 64 (median of 3 after a warm-up; \(threads) thread(s)):")
+        print("variant     seconds   PyTorch s (wgan_step.md)   PyTorch / Normlab")
+        for (name, norm, sn) in [("plain", GeneratorNorm.batch, false), ("sn", .batch, true), ("adain", .adain, false), ("adain+sn", .adain, true)] {
+            Runtime.seed(0)
+            let gan = WGANGP(generator: try Generator(norm: norm), critic: try Critic(spectralNorm: sn))
+            let real = try Tensor.rand([64, 3, 32, 32]) * 2 - 1
+            let seconds = try time(on: SIMDBackend(), repeats: 3) { try gan.iteration(batchSize: 64) { real } }
+            let peer = threads >= 2 ? pytorch[name]!.two : pytorch[name]!.one
+            print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "%8.2f   %24.2f   %17.2f×", seconds, peer, peer / seconds))
+        }
     }
 
     /// Median seconds of `body` over `repeats` runs after one warm-up.
