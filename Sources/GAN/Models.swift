@@ -7,7 +7,7 @@ public enum GeneratorNorm: String, Sendable, CaseIterable { case batch, adain }
 /// A DCGAN-style generator, latent 128 → 4×4 → transposed-conv upsampling → tanh; at 32×32 it
 /// is exactly the network of ../shared/bench/wgan_step.md (1,218,051 parameters with
 /// BatchNorm, 1,275,395 with AdaIN).
-public final class Generator: Module {
+public final class Generator: Layer {
     public let latentSize: Int
     public let project: Linear
     public let upsample: [ConvTranspose2d]
@@ -48,7 +48,7 @@ public final class Generator: Module {
 /// The critic: strided 4×4 convolutions with leaky ReLU 0.2 and no norm layer (the penalty is
 /// per sample), then a linear score; spectral normalization on every layer when asked. At 32×32
 /// it is wgan_step.md's critic (662,977 parameters).
-public final class Critic: Module {
+public final class Critic: Layer {
     public let layers: [any WeightedLayer]
     public let spectralNorm: Bool
 
@@ -83,15 +83,21 @@ public final class Critic: Module {
 /// One WGAN-GP generator iteration as in Gulrajani et al.'s Algorithm 1 (and wgan_step.md):
 /// `nCritic` critic steps on the penalised loss, then one generator step, each with Adam.
 public final class WGANGP {
-    public let generator: Generator
-    public let critic: Critic
+    public let generator: any Layer
+    public let critic: any Layer
+    public let latentSize: Int
     public let generatorOptimizer: Adam
     public let criticOptimizer: Adam
     public var lambda: Float = 10
     public var nCritic = 5
 
-    public init(generator: Generator, critic: Critic, learningRate: Float = 1e-4, betas: (Double, Double) = (0, 0.9)) {
-        (self.generator, self.critic) = (generator, critic)
+    public convenience init(generator: Generator, critic: Critic, learningRate: Float = 1e-4, betas: (Double, Double) = (0, 0.9)) {
+        self.init(generator: generator, critic: critic, latentSize: generator.latentSize, learningRate: learningRate, betas: betas)
+    }
+
+    /// Any generator (latent → samples) and critic (samples → scores `[N]` or `[N, 1]`).
+    public init(generator: any Layer, critic: any Layer, latentSize: Int, learningRate: Float = 1e-4, betas: (Double, Double) = (0, 0.9)) {
+        (self.generator, self.critic, self.latentSize) = (generator, critic, latentSize)
         generatorOptimizer = Adam(generator, learningRate: learningRate, betas: betas)
         criticOptimizer = Adam(critic, learningRate: learningRate, betas: betas)
     }
@@ -104,16 +110,16 @@ public final class WGANGP {
         var last: CriticLoss?
         for _ in 0..<nCritic {
             let batch = try real()
-            let z = try Tensor.randn([batchSize, generator.latentSize])
+            let z = try Tensor.randn([batchSize, latentSize])
             let fake = try noGrad { try generator(z) }
-            let parts = try criticLoss(critic: { try critic($0) }, real: batch, fake: fake, lambda: lambda)
+            let parts = try criticLoss(critic: { try critic($0).reshaped([-1]) }, real: batch, fake: fake, lambda: lambda)
             criticOptimizer.zeroGrad()
             try parts.loss.backward()
             try criticOptimizer.step()
             last = parts
         }
-        let z = try Tensor.randn([batchSize, generator.latentSize])
-        let loss = try generatorLoss(criticFake: critic(generator(z)))
+        let z = try Tensor.randn([batchSize, latentSize])
+        let loss = try generatorLoss(criticFake: critic(generator(z)).reshaped([-1]))
         generatorOptimizer.zeroGrad()
         try loss.backward()
         try generatorOptimizer.step()

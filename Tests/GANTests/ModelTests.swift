@@ -44,3 +44,31 @@ final class ModelTests: XCTestCase {
         }
     }
 }
+
+final class ToyTests: XCTestCase {
+    func testModeCoverageCountsModesAndGoodSamples() throws {
+        var rng = RandomGenerator(seed: 3)
+        let real = try ToyDistribution.eightGaussians.sample(2000, generator: &rng)
+        let coverage = modeCoverage(real, .eightGaussians)
+        XCTAssertEqual(coverage.covered, 8)
+        XCTAssertGreaterThan(coverage.good, 0.98)
+        let collapsed = try Tensor.zeros([100, 2]) + Tensor([Float(2 / 1.414), 0])
+        let one = modeCoverage(collapsed, .eightGaussians)
+        XCTAssertEqual(one.covered, 1, "all samples on one mode: collapse")
+        XCTAssertEqual(one.good, 1)
+        XCTAssertEqual(modeCoverage(try Tensor.zeros([10, 2]), .eightGaussians).covered, 0)
+    }
+
+    /// A tiny configuration of the toy the `normlab toy` command trains.
+    func testToyTrainingRuns() throws {
+        let toy = try ToyGAN(.eightGaussians, hidden: 16, batchSize: 32, seed: 1)
+        for _ in 0..<3 {
+            let (w, p) = try toy.step()
+            XCTAssertTrue(w.isFinite && p.isFinite)
+        }
+        XCTAssertEqual(try toy.samples(5).shape, [5, 2])
+        let surface = try toy.criticSurface(resolution: 4)
+        XCTAssertEqual(surface.count, 4)
+        XCTAssertTrue(surface.allSatisfy { $0.count == 4 && $0.allSatisfy(\.isFinite) })
+    }
+}
