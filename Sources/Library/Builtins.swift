@@ -294,6 +294,38 @@ public let builtins: [Builtin] = [
         return .tensor(try Runtime.withGlobalGenerator { try distribution.sample(args.optionalInt("count") ?? 256, generator: &$0) })
     },
 
+    Builtin("train_toy", "train_toy(_ name: String, iterations: Int = 1000, hidden: Int = 128, every: Int = 100) -> (wasserstein, penalty, covered, modes, good)",
+            .data, "Trains the WGAN-GP toy (MLPs, λ = 0.1, 5 critic steps) and shows real and generated points every `every` iterations; Ctrl-C stops it.",
+            example: "train_toy(\"8gaussians\", iterations: 2, hidden: 8, every: 2).covered") { args, session in
+        try args.allow(["iterations", "hidden", "every"])
+        guard let distribution = ToyDistribution(rawValue: try args.string(0)) else {
+            throw args.error("the toys are " + ToyDistribution.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+        }
+        let iterations = max(1, try args.optionalInt("iterations") ?? 1000), every = max(1, try args.optionalInt("every") ?? 100)
+        let toy = try ToyGAN(distribution, hidden: max(2, try args.optionalInt("hidden") ?? 128))
+        var rng = RandomGenerator(seed: 7)
+        var last = (wasserstein: Float(0), penalty: Float(0))
+        var coverage = (covered: 0, modes: distribution.centers.count, good: 0.0)
+        for i in 1...iterations {
+            try session.interpreter.checkInterrupt(at: args.location)
+            last = try toy.step()
+            if i % every == 0 || i == iterations {
+                let fake = try toy.samples(256), real = try distribution.sample(256, generator: &rng)
+                coverage = modeCoverage(fake, distribution)
+                func points(_ t: Tensor) -> [(Double, Double)] { let v = t.scalars; return (0..<t.shape[0]).map { (Double(v[2 * $0]), Double(v[2 * $0 + 1])) } }
+                let chart = ScatterPlot(title: "\(distribution.rawValue), iteration \(i)", series: [
+                    (name: "real", points: points(real), color: RGB.palette[0]), (name: "generated", points: points(fake), color: RGB.palette[1])],
+                    xRange: (-3, 3), yRange: (-3, 3))
+                session.emit(text: chart.terminal(width: 56, height: 16, colors: session.colorMode))
+                session.emit(text: String(format: "iteration %d: W estimate %.3f, penalty %.4f, modes %d/%d, good %.0f%%",
+                                          i, last.wasserstein, last.penalty, coverage.covered, coverage.modes, coverage.good * 100))
+            }
+        }
+        return .object(Record("ToyRun", [("wasserstein", .number(Double(last.wasserstein))), ("penalty", .number(Double(last.penalty))),
+                                         ("covered", .number(Double(coverage.covered))), ("modes", .number(Double(coverage.modes))),
+                                         ("good", .number(coverage.good))]))
+    },
+
     // MARK: Checks
     Builtin("check", "check(_ condition: Bool, _ message: String)", .checks,
             "Asserts what a lesson claims; a failing check stops the cell and says which and why.",
@@ -328,6 +360,11 @@ public let builtins: [Builtin] = [
     Builtin("print", "print(_ values: Any...)", .session, "Prints values separated by spaces.", example: "print(\"σ =\", 2.5)") { args, session in
         session.emit(text: args.positional.map(\.plain).joined(separator: " "))
         return .none
+    },
+    Builtin("checking", "checking() -> Bool", .session,
+            "True when the lesson runs under `normlab run --check`, so a training cell can use a small preset.",
+            example: "let steps = checking() ? 10 : 1000") { args, session in
+        try args.allow([]); return .bool(session.checking)
     },
     Builtin("help", "help(_ name: String)", .session, "The signature, description and example of a builtin or tensor method.",
             example: "help(\"adain\")") { args, session in

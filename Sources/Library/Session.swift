@@ -12,6 +12,8 @@ public final class Session {
     public var textOutput: (String) -> Void
     /// Receives pictures (for transcripts), with their pixel range.
     public var imageOutput: ((Tensor, PixelRange) -> Void)?
+    /// True under `normlab run --check`: cells that train read it (`checking()`) to run a small preset.
+    public var checking = false
 
     static let builtinsByName = Dictionary(uniqueKeysWithValues: builtins.map { ($0.name, $0) })
     static let membersByName = Dictionary(uniqueKeysWithValues: tensorMembers.map { ($0.name, $0) })

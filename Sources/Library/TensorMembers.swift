@@ -61,6 +61,12 @@ public let tensorMembers: [TensorMember] = [
     method("scalars", "x.scalars() -> [Number]", "The elements as an array.", example: "tensor([[1, 2], [3, 4]]).scalars()") { t, args in
         try args.allow([]); return .array(t.scalars.map { .number(Double($0)) })
     },
+    method("sorted", "x.sorted() -> Tensor", "The elements of a vector in increasing order (no gradient).",
+           example: "tensor([3, 1, 2]).sorted()") { t, args in
+        try args.allow([])
+        guard t.rank == 1 else { throw args.error("sorts a vector; flatten first (x.flattened().sorted())") }
+        return .tensor(try Tensor(t.scalars.sorted()))
+    },
     method("requiringGrad", "x.requiringGrad() -> Tensor", "The same values as a leaf of the autograd graph.",
            example: "tensor([1, 2]).requiringGrad().requiresGrad") { t, args in
         try args.allow([]); return .tensor(t.requiringGrad())

@@ -11,11 +11,14 @@ public indirect enum Expression: Sendable {
     case call(Expression, [Argument], Location)
     case member(Expression, String, Location)
     case subscripted(Expression, [Argument], Location)
+    /// condition ? then : otherwise
+    case conditional(Expression, Expression, Expression, Location)
 
     public var location: Location {
         switch self {
         case .number(_, let l), .string(_, let l), .bool(_, let l), .none(let l), .variable(_, let l), .array(_, let l),
-             .unary(_, _, let l), .binary(_, _, _, let l), .call(_, _, let l), .member(_, _, let l), .subscripted(_, _, let l):
+             .unary(_, _, let l), .binary(_, _, _, let l), .call(_, _, let l), .member(_, _, let l), .subscripted(_, _, let l),
+             .conditional(_, _, _, let l):
             return l
         }
     }

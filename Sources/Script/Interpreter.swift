@@ -234,6 +234,8 @@ public final class Interpreter {
             }
             if let member = try members(value, name, location) { return member }
             throw ScriptError(.runtime, "a \(value.typeName) has no property or method '\(name)'", at: location)
+        case let .conditional(condition, then, otherwise, _):
+            return try truth(evaluate(condition, in: env), at: condition.location) ? evaluate(then, in: env) : evaluate(otherwise, in: env)
         case let .subscripted(base, arguments, location):
             let value = try evaluate(base, in: env)
             let indices = try arguments.map { try evaluate($0.value, in: env) }
@@ -416,6 +418,12 @@ public final class Interpreter {
         }
         // Anything numeric left over is tensor arithmetic (numbers and numeric arrays convert).
         if isNumeric(left) && isNumeric(right) {
+            // x ** 2 with a number exponent is the power primitive: exact for negative x, where
+            // exp(2·log x) would be NaN.
+            if op == "**", case .number(let p) = right {
+                let base = try tensor(left, at: location)
+                return .tensor(try engine(location) { try pow(base, Float(p)) })
+            }
             let (a, b) = (try tensor(left, at: location), try tensor(right, at: location))
             return .tensor(try engine(location) {
                 switch op {

@@ -12,7 +12,7 @@
 ///     return         → "return" expression?
 ///     assignment     → postfix ("=" | "+=" | "-=" | "*=" | "/=") expression
 ///     block          → "{" statement* "}"
-///     expression     → or
+///     expression     → or ("?" expression ":" expression)?
 ///     or             → and ("||" and)*
 ///     and            → comparison ("&&" comparison)*
 ///     comparison     → range (("==" | "!=" | "<" | "<=" | ">" | ">=") range)?
@@ -217,8 +217,15 @@ public struct Parser {
         return statements
     }
 
-    // expression → or
-    public mutating func expression() throws -> Expression { try binary(level: 0) }
+    // expression → or ("?" expression ":" expression)?
+    public mutating func expression() throws -> Expression {
+        let condition = try binary(level: 0)
+        guard check("?") else { return condition }
+        let location = advance().location
+        let then = try expression()
+        _ = try expect(":", "between the two values of '? :'")
+        return .conditional(condition, then, try expression(), location)
+    }
 
     /// The binary-operator rules from `or` down to `multiplicative`, lowest precedence first.
     static let levels: [[String]] = [["||"], ["&&"], ["==", "!=", "<", "<=", ">", ">="], ["...", "..<"], ["+", "-"], ["*", "/", "%", "@"]]

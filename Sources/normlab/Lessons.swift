@@ -87,6 +87,7 @@ struct Run: ParsableCommand {
         var failures: [String] = []
         for file in files {
             let session = Session(colorMode: .ascii)
+            session.checking = check
             let notebook = Notebook(session: session, width: 96, color: false, write: { quiet ? () : print($0) })
             do {
                 try notebook.load(file)

@@ -38,8 +38,8 @@ final class LexerTests: XCTestCase {
 
 final class EvaluatorTests: XCTestCase {
     func testArithmeticAndPrecedence() throws {
-        XCTAssertEqual(try evaluate("1 + 2 * 3\n2 ** 3 ** 2\n-2 ** 2\n(1 + 2) * 3\n7 % 3\n1 < 2 && 2 < 3"),
-                       ["7", "512", "-4", "9", "1", "true"])
+        XCTAssertEqual(try evaluate("1 + 2 * 3\n2 ** 3 ** 2\n-2 ** 2\n(1 + 2) * 3\n7 % 3\n1 < 2 && 2 < 3\n1 > 2 ? 10 : 20 + 1"),
+                       ["7", "512", "-4", "9", "1", "true", "21"])
     }
 
     func testVariablesFunctionsAndControlFlow() throws {
@@ -172,6 +172,7 @@ final class RobustnessTests: XCTestCase {
 final class ArrayTests: XCTestCase {
     func testArraysJoinAndAppendAsInSwift() throws {
         XCTAssertEqual(try evaluate("var xs = [1, 2]\nxs.append(3)\nxs + [4]\n[1, 2] * 1 + [10, 20]"), ["[1, 2, 3, 4]", "[11. 22.]"])
+        XCTAssertEqual(try evaluate("([1, -2] * 1 - 1) ** 2"), ["[0. 9.]"], "a negative base squared, not NaN")
         XCTAssertThrowsError(try evaluate("let ys = [1]\nys.append(2)")) {
             XCTAssertEqual(($0 as! ScriptError).message, "cannot append to 'ys': it was declared with 'let'")
         }
