@@ -1,5 +1,6 @@
 import Engine
 import NN
+import Preview
 
 /// The toy experiment of the WGAN-GP paper (gan_toy.py): MLPs 2 → 512 → 512 → 512 → {2, 1}
 /// with ReLU, batch 256, λ = 0.1, Adam(1e-4, β = (0.5, 0.9)), 5 critic steps per generator step.
@@ -24,6 +25,21 @@ public final class ToyGAN {
     public func step() throws -> (wasserstein: Float, penalty: Float) {
         let (parts, _) = try gan.iteration(batchSize: batchSize) { try distribution.sample(batchSize, generator: &data) }
         return (try parts.wassersteinEstimate.item(), try parts.penalty.item())
+    }
+
+    /// What `normlab toy` and `train_toy` show every few iterations: real and generated points
+    /// in the terminal, and a line with the critic's estimate, the penalty and the modes covered.
+    public func report(iteration: Int, last: (wasserstein: Float, penalty: Float), samples count: Int, real rng: inout RandomGenerator,
+                       colors: ColorMode, width: Int = 60, height: Int = 22) throws
+        -> (chart: String, line: String, coverage: (covered: Int, modes: Int, good: Double)) {
+        let fake = try samples(count), real = try distribution.sample(count, generator: &rng)
+        let coverage = modeCoverage(fake, distribution)
+        let chart = ScatterPlot(title: "\(distribution.rawValue), iteration \(iteration)", series: [
+            (name: "real", points: points(real), color: RGB.palette[0]),
+            (name: "generated", points: points(fake), color: RGB.palette[1])], xRange: (-3, 3), yRange: (-3, 3))
+        let line = String(format: "iteration %d: W estimate %.3f, penalty %.4f", iteration, last.wasserstein, last.penalty)
+            + (coverage.modes > 0 ? String(format: ", modes %d/%d, good %.0f%%", coverage.covered, coverage.modes, coverage.good * 100) : "")
+        return (chart.terminal(width: width, height: height, colors: colors), line, coverage)
     }
 
     public func samples(_ count: Int) throws -> Tensor {

@@ -202,17 +202,13 @@ public let builtins: [Builtin] = [
             "Line chart of one or more series in the terminal (Braille); `save:` also writes it as a PNG.",
             example: "plot([1, 4, 9, 16], [2, 3, 5, 8], labels: [\"squares\", \"fibonacci\"], title: \"growth\")") { args, session in
         try args.allow(["labels", "title", "save", "x"])
-        let labels: [String] = try args.value("labels").map {
-            guard case .array(let items) = $0 else { throw args.error("'labels:' must be an array of strings") }
-            return items.map(\.plain)
-        } ?? []
+        let labels = try stringList(args, "labels")
         let xs: [Double]? = try args.value("x").map { try numbers($0, what: "'x:'") }
         let series = try args.positional.enumerated().map { i, v in
             Series(i < labels.count ? labels[i] : (args.positional.count > 1 ? "series \(i + 1)" : ""), y: try numbers(v, what: "series \(i + 1)"), x: xs)
         }
         guard !series.isEmpty else { throw args.error("needs at least one series of numbers") }
-        let title: String = { if case .string(let t)? = args.value("title") { return t }; return "" }()
-        let chart = LinePlot(title: title, series: series)
+        let chart = LinePlot(title: plainString(args, "title"), series: series)
         session.emit(text: chart.terminal(width: min(terminalColumns(), 100), colors: session.colorMode))
         let picture = try chart.render(width: 720, height: 420).tensor()
         session.emit(image: picture, range: .unit)
@@ -223,19 +219,14 @@ public let builtins: [Builtin] = [
             "2-D points of one or more sets (real and generated samples) in the terminal; `save:` also writes a PNG.",
             example: "scatter(randn(100, 2), randn(50, 2) * 0.5 + 2, labels: [\"real\", \"fake\"])") { args, session in
         try args.allow(["labels", "title", "save"])
-        let labels: [String] = try args.value("labels").map {
-            guard case .array(let items) = $0 else { throw args.error("'labels:' must be an array of strings") }
-            return items.map(\.plain)
-        } ?? []
+        let labels = try stringList(args, "labels")
         let sets = try args.positional.enumerated().map { i, v -> (name: String, points: [(Double, Double)], color: RGB?) in
             let t = try toTensor(v, what: "point set \(i + 1)")
             guard t.rank == 2, t.shape[1] == 2 else { throw args.error("point set \(i + 1) must have shape [N, 2], got \(t.shape)") }
-            let values = t.scalars
-            return (i < labels.count ? labels[i] : "set \(i + 1)", (0..<t.shape[0]).map { (Double(values[2 * $0]), Double(values[2 * $0 + 1])) }, nil)
+            return (i < labels.count ? labels[i] : "set \(i + 1)", points(t), nil)
         }
         guard !sets.isEmpty else { throw args.error("needs at least one set of points [N, 2]") }
-        let title: String = { if case .string(let t)? = args.value("title") { return t }; return "" }()
-        let chart = ScatterPlot(title: title, series: sets)
+        let chart = ScatterPlot(title: plainString(args, "title"), series: sets)
         session.emit(text: chart.terminal(width: min(terminalColumns() - 2, 72), height: 20, colors: session.colorMode))
         let picture = try chart.render().tensor()
         session.emit(image: picture, range: .unit)
@@ -310,15 +301,10 @@ public let builtins: [Builtin] = [
             try session.interpreter.checkInterrupt(at: args.location)
             last = try toy.step()
             if i % every == 0 || i == iterations {
-                let fake = try toy.samples(256), real = try distribution.sample(256, generator: &rng)
-                coverage = modeCoverage(fake, distribution)
-                func points(_ t: Tensor) -> [(Double, Double)] { let v = t.scalars; return (0..<t.shape[0]).map { (Double(v[2 * $0]), Double(v[2 * $0 + 1])) } }
-                let chart = ScatterPlot(title: "\(distribution.rawValue), iteration \(i)", series: [
-                    (name: "real", points: points(real), color: RGB.palette[0]), (name: "generated", points: points(fake), color: RGB.palette[1])],
-                    xRange: (-3, 3), yRange: (-3, 3))
-                session.emit(text: chart.terminal(width: 56, height: 16, colors: session.colorMode))
-                session.emit(text: String(format: "iteration %d: W estimate %.3f, penalty %.4f, modes %d/%d, good %.0f%%",
-                                          i, last.wasserstein, last.penalty, coverage.covered, coverage.modes, coverage.good * 100))
+                let report = try toy.report(iteration: i, last: last, samples: 256, real: &rng, colors: session.colorMode, width: 56, height: 16)
+                coverage = report.coverage
+                session.emit(text: report.chart)
+                session.emit(text: report.line)
             }
         }
         return .object(Record("ToyRun", [("wasserstein", .number(Double(last.wasserstein))), ("penalty", .number(Double(last.penalty))),
@@ -384,6 +370,16 @@ public let builtins: [Builtin] = [
         }
     },
 ]
+
+/// A labelled argument holding an array of strings (`labels: ["real", "fake"]`), or none.
+private func stringList(_ args: Arguments, _ label: String) throws -> [String] {
+    guard let value = args.value(label) else { return [] }
+    guard case .array(let items) = value else { throw args.error("'\(label):' must be an array of strings") }
+    return items.map(\.plain)
+}
+
+/// A labelled argument's text (`title: "…"`), or "".
+private func plainString(_ args: Arguments, _ label: String) -> String { args.value(label)?.plain ?? "" }
 
 private func pixelRange(_ args: Arguments) throws -> PixelRange {
     guard let v = args.value("range") else { return .unit }

@@ -261,6 +261,13 @@ public struct ScatterPlot {
     }
 }
 
+/// The rows of an `[N, 2]` tensor as (x, y) points.
+public func points(_ t: Tensor) -> [(Double, Double)] {
+    guard t.rank == 2, t.shape[1] == 2 else { return [] }
+    let v = t.scalars
+    return (0..<t.shape[0]).map { (Double(v[2 * $0]), Double(v[2 * $0 + 1])) }
+}
+
 /// A perceptually ordered colour map from dark blue through teal to yellow (viridis-like).
 func heatColor(_ t: Double) -> RGB {
     let stops = [RGB(68, 1, 84), RGB(59, 82, 139), RGB(33, 145, 140), RGB(94, 201, 98), RGB(253, 231, 37)]

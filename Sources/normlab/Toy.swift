@@ -35,19 +35,10 @@ struct Toy: ParsableCommand {
             done = i
             let stop = sharedInterrupt.isRequested
             if i % max(1, every) == 0 || i == iterations || stop {
-                let fake = try toy.samples(512)
-                let real = try distribution.sample(512, generator: &rng)
-                let coverage = modeCoverage(fake, distribution)
+                let report = try toy.report(iteration: i, last: last, samples: 512, real: &rng, colors: colors)
                 let rate = Double(i) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                if terminal {
-                    let chart = ScatterPlot(title: "\(dataset), iteration \(i)", series: [
-                        (name: "real", points: points(real), color: RGB.palette[0]),
-                        (name: "generated", points: points(fake), color: RGB.palette[1])], xRange: (-3, 3), yRange: (-3, 3))
-                    print("\u{1B}[H\u{1B}[2J" + chart.terminal(width: 60, height: 22, colors: colors))
-                }
-                print(String(format: "iteration %d/%d  W estimate %.3f  penalty %.4f  ", i, iterations, last.wasserstein, last.penalty)
-                      + (coverage.modes > 0 ? "modes \(coverage.covered)/\(coverage.modes)  good \(Int(coverage.good * 100))%  " : "")
-                      + String(format: "%.1f it/s", rate))
+                if terminal { print("\u{1B}[H\u{1B}[2J" + report.chart) }
+                print(report.line + String(format: " (%d/%d, %.1f it/s)", i, iterations, rate))
             }
             if stop { print("stopped by Ctrl-C"); break }
         }
@@ -61,10 +52,5 @@ struct Toy: ParsableCommand {
             try chart.save(to: plot)
             print("wrote \(plot)")
         }
-    }
-
-    func points(_ t: Tensor) -> [(Double, Double)] {
-        let v = t.scalars
-        return (0..<t.shape[0]).map { (Double(v[2 * $0]), Double(v[2 * $0 + 1])) }
     }
 }
