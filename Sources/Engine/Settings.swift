@@ -39,6 +39,12 @@ public enum Runtime {
         set { settings.withLock { $0.printOptions = newValue } }
     }
 
+    /// The global random stream's state, to save in a checkpoint and restore for a bit-for-bit resume.
+    public static var generatorState: RandomGenerator {
+        get { generator.withLock { $0 } }
+        set { generator.withLock { $0 = newValue } }
+    }
+
     /// Restarts the global random stream used by `randn`/`rand` when no generator is passed.
     public static func seed(_ seed: UInt64) {
         generator.withLock { $0 = RandomGenerator(seed: seed) }

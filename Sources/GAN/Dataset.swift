@@ -231,7 +231,8 @@ public struct BatchIterator {
     public let count: Int
     public let batchSize: Int
     public let dropLast: Bool
-    var generator: RandomGenerator
+    /// The shuffling stream: saved with a checkpoint, so a resumed run shuffles the same way.
+    public var generator: RandomGenerator
 
     public init(count: Int, batchSize: Int, dropLast: Bool = true, seed: UInt64 = 0) {
         (self.count, self.batchSize, self.dropLast) = (count, max(1, batchSize), dropLast)
