@@ -75,7 +75,7 @@ final class ProgressLine: @unchecked Sendable {
 
     init(label: String) { self.label = label }
 
-    func update(_ done: Int, _ total: Int) {
+    func update(_ done: Int, _ total: Int, suffix: String = "") {
         lock.lock(); defer { lock.unlock() }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now - lastDraw > (terminal ? 100_000_000 : 5_000_000_000) || done == total else { return }
@@ -86,7 +86,8 @@ final class ProgressLine: @unchecked Sendable {
         let bar = String(repeating: "█", count: filled) + String(repeating: " ", count: width - filled)
         func clock(_ s: Double) -> String { String(format: "%02d:%02d", Int(s) / 60, Int(s) % 60) }
         let line = "\(label): \(Int(fraction * 100))%|\(bar)| \(done)/\(total) [\(clock(elapsed))<\(clock(Double(total - done) / max(rate, 1e-9))), "
-            + (rate >= 1 ? String(format: "%.1fit/s]", rate) : String(format: "%.2fs/it]", 1 / max(rate, 1e-9)))
+            + (rate >= 1 ? String(format: "%.1fit/s", rate) : String(format: "%.2fs/it", 1 / max(rate, 1e-9)))
+            + (suffix.isEmpty ? "]" : ", \(suffix)]")
         FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
         drawn = true
     }
