@@ -78,7 +78,11 @@ public func renderProse(_ markdown: String, width: Int, color: Bool) -> String {
         } else if line.trimmingCharacters(in: .whitespaces).isEmpty {
             flush()
             if out.last != "" { out.append("") }
-        } else if line.hasPrefix("- ") || line.hasPrefix("* ") || line.first?.isNumber == true && line.contains(". ") || line.hasPrefix("|") || line.hasPrefix("    ") {
+        } else if line.hasPrefix("    ") {
+            // Indented text is preformatted in Markdown (the lessons' formulas): shown as written.
+            flush()
+            out.append(line)
+        } else if line.hasPrefix("- ") || line.hasPrefix("* ") || line.first?.isNumber == true && line.contains(". ") || line.hasPrefix("|") {
             flush()
             out += wrap(line, width: width, indent: line.hasPrefix("|") ? "" : "  ").map(emphasis)
         } else {

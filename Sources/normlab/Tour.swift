@@ -4,7 +4,7 @@ import Engine
 /// A short tour of the engine with real computations: printing, broadcasting, gradients,
 /// the second-order gradient the WGAN-GP penalty needs, and an error message.
 struct Tour: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "A two-minute tour of the tensor engine and its autograd ")
+    static let configuration = CommandConfiguration(abstract: "A two-minute tour of the tensor engine and its autograd.")
 
     @Option(help: "Seed of the random tensors.")
     var seed: UInt64 = 0

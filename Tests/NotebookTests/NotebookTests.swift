@@ -97,5 +97,7 @@ final class NotebookTests: XCTestCase {
     func testProseRendering() {
         XCTAssertEqual(renderProse("# Title\n\nA long line of words that wraps.", width: 12, color: false),
                        "Title\n═════\n\nA long line\nof words\nthat wraps.")
+        XCTAssertEqual(renderProse("Formula:\n\n    W_SN = W / σ(W)      (1)", width: 12, color: false),
+                       "Formula:\n\n    W_SN = W / σ(W)      (1)", "indented formulas keep their spacing")
     }
 }
