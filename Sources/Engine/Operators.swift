@@ -79,6 +79,13 @@ public func matmul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     return c
 }
 
+/// op(a) · op(b) over the last two axes, with op a transpose where asked: the transpose is read
+/// in place by the kernel, not copied (Linear's x·Wᵀ, for instance).
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+    if !transposeA && !transposeB { return try matmul(a, b) }
+    return try Tensor.matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB)
+}
+
 extension Tensor {
     public func matmul(_ other: Tensor) throws -> Tensor { try Engine.matmul(self, other) }
 }

@@ -9,6 +9,8 @@ public final class ToyGAN {
     public let gan: WGANGP
     public let batchSize: Int
     var data: RandomGenerator
+    /// Samples for reports come from their own stream: how often one looks cannot change training.
+    var viewing: RandomGenerator
 
     public init(_ distribution: ToyDistribution, hidden: Int = 512, batchSize: Int = 256, seed: UInt64 = 0) throws {
         Runtime.seed(seed)
@@ -19,6 +21,7 @@ public final class ToyGAN {
         gan.lambda = 0.1
         (self.distribution, self.batchSize) = (distribution, batchSize)
         data = RandomGenerator(seed: seed &+ 1)
+        viewing = RandomGenerator(seed: seed &+ 2)
     }
 
     /// One generator iteration; the critic's Wasserstein estimate and penalty.
@@ -43,7 +46,8 @@ public final class ToyGAN {
     }
 
     public func samples(_ count: Int) throws -> Tensor {
-        try noGrad { try gan.generator(Tensor.randn([count, 2])) }
+        let z = try Tensor.randn([count, 2], generator: &viewing)
+        return try noGrad { try gan.generator(z) }
     }
 
     /// The critic's values on a `resolution`² grid over [−3, 3]², row 0 at the bottom.

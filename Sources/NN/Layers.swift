@@ -25,7 +25,7 @@ public final class Linear: WeightedLayer {
     }
 
     public func forward(_ x: Tensor, weight: Tensor) throws -> Tensor {
-        let y = try matmul(x, weight.transposed())
+        let y = try matmul(x, weight, transposeB: true)
         return try bias.map { try y + $0.value } ?? y
     }
 

@@ -67,6 +67,13 @@ final class ToyTests: XCTestCase {
             XCTAssertTrue(w.isFinite && p.isFinite)
         }
         XCTAssertEqual(try toy.samples(5).shape, [5, 2])
+        // Looking at samples does not change training: two runs (one after the other, as they
+        // share the global stream), one looked at, end equal.
+        let a = try ToyGAN(.eightGaussians, hidden: 8, batchSize: 16, seed: 4)
+        _ = try a.step(); _ = try a.samples(64); let lastA = try a.step()
+        let b = try ToyGAN(.eightGaussians, hidden: 8, batchSize: 16, seed: 4)
+        _ = try b.step(); let lastB = try b.step()
+        XCTAssertEqual(lastA.wasserstein, lastB.wasserstein)
         let surface = try toy.criticSurface(resolution: 4)
         XCTAssertEqual(surface.count, 4)
         XCTAssertTrue(surface.allSatisfy { $0.count == 4 && $0.allSatisfy(\.isFinite) })
