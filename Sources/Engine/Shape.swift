@@ -26,7 +26,7 @@ public struct Shape: Hashable, Sendable, ExpressibleByArrayLiteral, CustomString
     public var description: String { "[" + dims.map(String.init).joined(separator: ", ") + "]" }
 
     /// Checks that no dimension is negative and the element count fits in an Int.
-    func validated(op: String) throws -> Shape {
+    public func validated(op: String) throws -> Shape {
         var total = 1
         for d in dims {
             guard d >= 0 else { throw EngineError.invalidShape(op: op, shape: self, reason: "negative dimension \(d)") }

@@ -96,7 +96,7 @@ public enum SafeTensors {
             default: throw CheckpointError.unsupported(path: path, reason: "'\(name)' has dtype \(dtype); Normlab reads F32 and F64")
             }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw CheckpointError.corrupt(path: path, reason: "'\(name)' has a negative dimension") }
-            let count = try Shape(shape).validatedCount(op: "SafeTensors.load")
+            let count = try Shape(shape).validated(op: "SafeTensors.load").count
             guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= body.count, offsets[1] - offsets[0] == count * size else {
                 throw CheckpointError.corrupt(path: path, reason: "'\(name)' needs \(count * size) bytes at \(offsets), the data has \(body.count)")
             }
@@ -116,19 +116,6 @@ func decode(_ bytes: Data, shape: Shape, bytesPerElement: Int) throws -> Tensor 
         }
     }
     return try Tensor(shape: shape, elements: values)
-}
-
-extension Shape {
-    /// The element count, or an error if a dimension is negative or the count overflows.
-    func validatedCount(op: String) throws -> Int {
-        var total = 1
-        for d in dims {
-            let (product, overflow) = total.multipliedReportingOverflow(by: d)
-            guard d >= 0, !overflow else { throw EngineError.invalidShape(op: op, shape: self, reason: "not a valid shape") }
-            total = product
-        }
-        return total
-    }
 }
 
 // MARK: - npy
@@ -178,19 +165,17 @@ public enum NPY {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let parsed = dims.compactMap(Int.init)
         guard parsed.count == dims.count else { throw CheckpointError.corrupt(path: path, reason: "cannot read the shape \(shapeText)") }
-        let count = try Shape(parsed).validatedCount(op: "NPY.load")
+        let count = try Shape(parsed).validated(op: "NPY.load").count
         let dataStart = start + headerLength
         guard data.count - dataStart == count * size else {
             throw CheckpointError.corrupt(path: path, reason: "shape \(Shape(parsed)) needs \(count * size) bytes of data, the file has \(data.count - dataStart)")
         }
         let fortran = order == "True"
         // Fortran order stores the transpose: read with the axes reversed, then reverse them back.
-        let stored = decodeShape(fortran ? parsed.reversed() : parsed)
+        let stored = Shape(fortran ? parsed.reversed() : parsed)
         let tensor = try decode(data.subdata(in: dataStart..<data.count), shape: stored, bytesPerElement: size)
         return fortran ? try tensor.permuted(Array((0..<parsed.count).reversed())) : tensor
     }
-
-    private static func decodeShape(_ dims: [Int]) -> Shape { Shape(dims) }
 
     /// The text of `key`'s value in a Python dict literal (a quoted string, True/False, or a tuple).
     private static func field(_ key: String, in header: String) -> String? {
