@@ -47,12 +47,13 @@ public final class Generator: Layer {
 
 /// The critic: strided 4×4 convolutions with leaky ReLU 0.2 and no norm layer (the penalty is
 /// per sample), then a linear score; spectral normalization on every layer when asked. At 32×32
-/// it is wgan_step.md's critic (662,977 parameters).
+/// it is wgan_step.md's critic (662,977 parameters). With `outputs` > 1 the same network is a
+/// multi-label classifier (the attribute classifier of the metrics).
 public final class Critic: Layer {
     public let layers: [any WeightedLayer]
     public let spectralNorm: Bool
 
-    public init(spectralNorm: Bool, resolution: Int = 32, width: Int = 64) throws {
+    public init(spectralNorm: Bool, resolution: Int = 32, width: Int = 64, outputs: Int = 1) throws {
         guard [8, 16, 32, 64, 128].contains(resolution) else {
             throw EngineError.invalidArgument(op: "Critic", message: "resolution must be 8, 16, 32, 64 or 128, got \(resolution)")
         }
@@ -64,16 +65,36 @@ public final class Critic: Layer {
             built.append(spectralNorm ? try SpectralNorm(conv) : conv)
             (channels, size, next) = (next, size / 2, next * 2)
         }
-        let linear = try Linear(channels * 16, 1)
+        let linear = try Linear(channels * 16, outputs)
         built.append(spectralNorm ? try SpectralNorm(linear) : linear)
         (layers, self.spectralNorm) = (built, spectralNorm)
     }
 
     /// images `[N, 3, R, R]` → scores `[N]`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try outputs(x).reshaped([-1]) }
+
+    /// images `[N, 3, R, R]` → `[N, outputs]`.
+    public func outputs(_ x: Tensor) throws -> Tensor {
         var h = x
         for layer in layers.dropLast() { h = try leakyRelu(layer(h), slope: 0.2) }
-        return try layers[layers.count - 1](h.reshaped([x.shape[0], -1])).reshaped([-1])
+        return try layers[layers.count - 1](h.reshaped([x.shape[0], -1]))
+    }
+
+    /// σ of each layer's weight as the network uses it (W, or W/σ̂ under spectral norm), by 100
+    /// power iterations from a fixed start; their product bounds the critic's Lipschitz constant.
+    public func layerSigmas() throws -> [Double] {
+        var rng = RandomGenerator(seed: 0)
+        return try noGrad {
+            try layers.map { layer in
+                let matrix = try layer.weightMatrix(layer.weight.value)
+                // Both starts from a private stream: the global one belongs to training.
+                let u = try normalize(Tensor.randn([matrix.shape[0]], generator: &rng)), v = try normalize(Tensor.randn([matrix.shape[1]], generator: &rng))
+                let sigma = try Double(powerIteration(matrix, iterations: 100, u: u, v: v, order: .parametrization).sigma.item())
+                if let sn = layer as? SpectralNorm<Conv2d> { return sigma / Double(sn.sigma) }
+                if let sn = layer as? SpectralNorm<Linear> { return sigma / Double(sn.sigma) }
+                return sigma
+            }
+        }
     }
 
     /// σ̂ of each spectrally normalized layer after its last call.

@@ -143,11 +143,26 @@ public final class Trainer {
         return .finished
     }
 
-    /// The generator's images for the fixed latent batch, as a grid `[3, H, W]` in [−1, 1].
-    public func sampleGrid() throws -> Tensor {
+    /// The generator's images for the first `count` codes of the fixed latent batch (all 64 by
+    /// default), as a grid `[3, H, W]` in [−1, 1].
+    public func sampleGrid(count: Int? = nil, rows: Int? = nil) throws -> Tensor {
+        let latent = try count.map { try fixedLatent.gather(Array(0..<min(max($0, 1), fixedLatent.shape[0]))) } ?? fixedLatent
         generator.eval()
         defer { generator.train() }
-        return try noGrad { try grid(generator(fixedLatent), padding: 2, padValue: -1) }
+        return try noGrad { try grid(generator(latent), rows: rows, padding: 2, padValue: -1) }
+    }
+
+    /// `count` new images `[N, 3, R, R]` from latent codes of a private stream (`seed`), in
+    /// evaluation mode: looking at the generator does not change the run.
+    public func generate(count: Int, seed: UInt64) throws -> Tensor {
+        var rng = RandomGenerator(seed: seed)
+        generator.eval()
+        defer { generator.train() }
+        return try noGrad {
+            try Tensor.concat(stride(from: 0, to: count, by: 256).map { start in
+                try generator(Tensor.randn([min(256, count - start), config.latentSize], generator: &rng))
+            }, axis: 0)
+        }
     }
 
     public func saveSamples() throws {

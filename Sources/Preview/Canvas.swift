@@ -117,3 +117,23 @@ public struct Canvas {
 
     public func save(to path: String) throws { try savePNG(tensor(), to: path) }
 }
+
+extension Canvas {
+    /// Paints an image `[3, H, W]` (or `[1, H, W]`) with values in [0, 1] with its top-left
+    /// corner at (x, y); what falls outside the canvas is cut off.
+    public mutating func image(_ picture: Tensor, x: Int, y: Int) throws {
+        guard picture.rank == 3, picture.shape[0] == 3 || picture.shape[0] == 1 else {
+            throw EngineError.shapeMismatch(op: "Canvas.image", shapes: [picture.shape], reason: "needs [3, H, W] or [1, H, W]")
+        }
+        let (channels, h, w) = (picture.shape[0], picture.shape[1], picture.shape[2])
+        let values = picture.scalars
+        func byte(_ v: Float) -> UInt8 { UInt8((min(1, max(0, v.isNaN ? 0 : v)) * 255).rounded()) }
+        for row in 0..<h where y + row >= 0 && y + row < height {
+            for column in 0..<w where x + column >= 0 && x + column < width {
+                let i = row * w + column
+                let (r, g, b) = channels == 3 ? (values[i], values[h * w + i], values[2 * h * w + i]) : (values[i], values[i], values[i])
+                self[x + column, y + row] = RGB(byte(r), byte(g), byte(b))
+            }
+        }
+    }
+}

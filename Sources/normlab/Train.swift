@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
         discussion: "Example: swift run -c release normlab train --variant sn --data synth --iterations 2000 --out runs/sn")
     @Option(help: "plain (BatchNorm generator), sn (spectral-norm critic), adain (AdaIN generator) or sn+adain.") var variant = "plain"
     @Option(help: "synth (synthetic faces, no download) or a CelebA directory or image folder.") var data = "synth"
-    @Option(help: "Synthetic faces to make when --data synth.") var count = 10000
+    @Option(help: "Synthetic faces to make, or the most images to use from a folder.") var count = 10000
     @Option(help: "Image size: 16, 32, 64 or 128.") var size = 32
     @Option(help: "Generator iterations (each with 5 critic steps).") var iterations = 2000
     @Option(help: "Batch size.") var batch = 64
@@ -32,12 +32,7 @@ struct Train: ParsableCommand {
             (config.sampleEvery, config.checkpointEvery, config.lambda) = (sampleEvery, checkpointEvery, lambda)
         }
         config.seed = seed
-        let images: Tensor
-        if data == "synth" {
-            images = try syntheticFaces(count: tiny ? 16 : count, size: config.resolution, seed: seed).images * 2 - 1
-        } else {
-            images = try ImageDataset.load(data, preprocessing: Preprocessing(crop: .center(nil), size: config.resolution)).images
-        }
+        let images = try loadTrainingData(data, count: tiny ? 16 : count, size: config.resolution).images
         let trainer = try Trainer(config, data: images)
         if resume { try trainer.resume() }
         installInterruptHandler()
@@ -48,8 +43,8 @@ struct Train: ParsableCommand {
         let outcome: Trainer.Outcome
         do {
             outcome = try trainer.run(interrupted: { sharedInterrupt.isRequested }) { t, entry in
-                progress.update(t.iteration - start, config.iterations - start, suffix: String(format: "d_loss=%.3f, W=%.3f, gp=%.3f, g_loss=%.3f",
-                                                                                             entry.criticLoss, entry.wasserstein, entry.penalty, entry.generatorLoss))
+                progress.update(t.iteration - start, config.iterations - start, suffix: String(format: "epoch %d, d_loss=%.3f, W=%.3f, gp=%.3f, g_loss=%.3f",
+                                                                                             t.epoch, entry.criticLoss, entry.wasserstein, entry.penalty, entry.generatorLoss))
             }
         } catch let error as TrainingError {
             progress.finish()
@@ -59,4 +54,27 @@ struct Train: ParsableCommand {
         print(outcome == .interrupted ? "stopped at iteration \(trainer.iteration); checkpoint written; continue with --resume"
                                       : "finished \(trainer.iteration) iterations; samples, checkpoint and log in \(out)/")
     }
+}
+
+/// Training images `[N, 3, S, S]` in [−1, 1] and, where the data has them, attribute labels
+/// (±1) with their names: synthetic faces (seed 0), or a CelebA directory (ProGAN's crop, the
+/// training split when there is a partition file) or any folder of images (centre crop).
+func loadTrainingData(_ data: String, count: Int, size: Int) throws -> (images: Tensor, labels: Tensor?, names: [String]) {
+    if data == "synth" {
+        let faces = try syntheticFaces(count: count, size: size, seed: 0)
+        let labels = try Tensor(shape: [count, FaceAttributes.names.count], elements: faces.attributes.flatMap { $0.labels.map(Float.init) })
+        return (try faces.images * 2 - 1, labels, FaceAttributes.names)
+    }
+    let celebA = FileManager.default.fileExists(atPath: data + "/img_align_celeba")
+    let progress = ProgressLine(label: "decoding")
+    let set = try ImageDataset.load(data, preprocessing: Preprocessing(crop: celebA ? .celebA : .center(nil), size: size), split: celebA ? 0 : nil,
+                                    limit: count, progress: { progress.update($0, $1) })
+    progress.finish()
+    if !set.skipped.isEmpty {
+        FileHandle.standardError.write(Data("warning: skipped \(set.skipped.count) unreadable image(s), e.g. \(set.skipped[0])\n".utf8))
+    }
+    guard let attributes = set.attributes, attributes.allSatisfy({ $0.count == set.attributeNames.count }), !set.attributeNames.isEmpty else {
+        return (set.images, nil, [])
+    }
+    return (set.images, try Tensor(shape: [set.count, set.attributeNames.count], elements: attributes.flatMap { $0.map(Float.init) }), set.attributeNames)
 }
