@@ -18,6 +18,7 @@ public struct Builtin: Sendable {
         case normalization = "Normalizations: formulas (1) and (2)"
         case pictures = "Pictures and plots"
         case data = "Data"
+        case study = "The study: training runs and metrics"
         case checks = "Checks"
         case session = "Session"
     }

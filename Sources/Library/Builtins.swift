@@ -17,7 +17,9 @@ private func elementwise(_ name: String, _ doc: String, _ number: @escaping @Sen
 }
 
 /// The builtins table, by topic.
-public let builtins: [Builtin] = [
+public let builtins: [Builtin] = coreBuiltins + studyBuiltins
+
+private let coreBuiltins: [Builtin] = [
     // MARK: Creating tensors
     Builtin("tensor", "tensor(_ values: [[Number]]) -> Tensor", .tensors,
             "A tensor from (nested) arrays of numbers; the shape follows the nesting.",
@@ -199,13 +201,16 @@ public let builtins: [Builtin] = [
         return .tensor(try grid(args.tensor(0), rows: args.optionalInt("rows"), padding: args.optionalInt("padding") ?? 2))
     },
     Builtin("plot", "plot(_ series: [Number]..., labels: [String] = [], title: String = \"\", save: String? = nil)", .pictures,
-            "Line chart of one or more series in the terminal (Braille); `save:` also writes it as a PNG.",
+            "Line chart of one or more series (or one array of series) in the terminal (Braille); `save:` also writes it as a PNG.",
             example: "plot([1, 4, 9, 16], [2, 3, 5, 8], labels: [\"squares\", \"fibonacci\"], title: \"growth\")") { args, session in
         try args.allow(["labels", "title", "save", "x"])
         let labels = try stringList(args, "labels")
         let xs: [Double]? = try args.value("x").map { try numbers($0, what: "'x:'") }
-        let series = try args.positional.enumerated().map { i, v in
-            Series(i < labels.count ? labels[i] : (args.positional.count > 1 ? "series \(i + 1)" : ""), y: try numbers(v, what: "series \(i + 1)"), x: xs)
+        // One array of arrays (`plot(run.sigmas)`) is a list of series.
+        var values = args.positional
+        if values.count == 1, case .array(let items) = values[0], let first = items.first, case .array = first { values = items }
+        let series = try values.enumerated().map { i, v in
+            Series(i < labels.count ? labels[i] : (values.count > 1 ? "series \(i + 1)" : ""), y: try numbers(v, what: "series \(i + 1)"), x: xs)
         }
         guard !series.isEmpty else { throw args.error("needs at least one series of numbers") }
         let chart = LinePlot(title: plainString(args, "title"), series: series)

@@ -16,6 +16,8 @@ public final class Notebook {
     public var write: (String) -> Void
     public var width: Int
     public var color: Bool
+    /// For a projector: each cell starts on a cleared screen, like a slide.
+    public var presenting = false
 
     public struct Entry {
         public var prose: String?
@@ -74,7 +76,8 @@ public final class Notebook {
             return .ok
         }
         let cell = lesson.cells[position]
-        if !cell.prose.isEmpty { write((position > 0 ? "\n" : "") + renderProse(cell.prose, width: width, color: color) + "\n") }
+        if presenting { write("\u{1B}[H\u{1B}[2J") }
+        if !cell.prose.isEmpty { write((position > 0 && !presenting ? "\n" : "") + renderProse(cell.prose, width: width, color: color) + "\n") }
         write(header("cell \(position + 1) of \(lesson.cells.count)"))
         write(cell.code.split(separator: "\n", omittingEmptySubsequences: false).map { (color ? "\u{1B}[36m" : "") + "  " + $0 + (color ? "\u{1B}[0m" : "") }.joined(separator: "\n"))
         write(header(""))

@@ -61,6 +61,9 @@ public enum Value {
 /// Integral numbers print without a fraction ("3"), others in their shortest exact form.
 public func formatNumber(_ n: Double) -> String {
     if n.isFinite && n == n.rounded() && abs(n) < 1e15 { return String(Int64(n)) }
+    // A number that came from a Float32 tensor prints as that Float (0.686, not
+    // 0.6859999895095825): its other digits are conversion noise, not information.
+    if let single = Float(exactly: n) { return single.description }
     return n.description
 }
 

@@ -14,6 +14,7 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
     let session = Session(colorMode: colorMode, interrupt: sharedInterrupt)
     let width = max(40, min(terminalColumns() - 2, present ? 72 : 96))
     let notebook = Notebook(session: session, width: width, color: colorMode != .ascii)
+    notebook.presenting = present && interactive
     let history = ProcessInfo.processInfo.environment["NORMLAB_HISTORY"]
         ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.normlab_history" } ?? ".normlab_history")
     var reader: LineReader = PlainReader()
@@ -62,7 +63,7 @@ struct LessonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lesson", abstract: "Open the REPL on lesson N (or a lesson file).")
     @Argument(help: "A lesson number or a Markdown file.")
     var lesson: String
-    @Flag(help: "Big, uncluttered output for a projector: narrower text, no welcome screen.")
+    @Flag(help: "For a projector: each cell on a cleared screen, narrower text, no welcome screen.")
     var present = false
     @Flag(help: "Exit with an error status on the first error (for scripts).")
     var strict = false

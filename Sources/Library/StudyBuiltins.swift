@@ -1,0 +1,128 @@
+import Dispatch
+import Engine
+import Foundation
+import GAN
+import NN
+import Preview
+import Script
+
+/// Builtins of lesson 5: a live training run of a variant, and the metrics the experiment uses.
+let studyBuiltins: [Builtin] = [
+    Builtin("train_gan", "train_gan(_ variant: \"plain\" or \"sn\" or \"adain\" or \"sn+adain\", iterations: Int = 150, size: Int = 32, width: Int = 64, faces: Int = 2000, every: Int = 50, data: String = \"synth\") -> GANRun",
+            .study, """
+            Trains a variant of the study with WGAN-GP (λ = 10, 5 critic steps, Adam 1e-4, β = (0, 0.9)) on synthetic faces \
+            or a CelebA/image folder, showing 16 samples every `every` iterations. `width` is the generator's channels at 4×4 \
+            (the critic's first layer has width/4); the experiment uses 256. Ctrl-C stops it and keeps what was trained. \
+            The result: samples (a grid), generated and real images [256, 3, size, size], per-iteration wasserstein, penalty, \
+            generator_loss, sigmas (σ̂ per SN layer), layer_sigmas (σ of each critic layer as used), seconds.
+            """,
+            example: "train_gan(\"sn\", iterations: 2, size: 8, width: 16, faces: 16, every: 2).layer_sigmas") { args, session in
+        try args.allow(["iterations", "size", "width", "faces", "every", "data"])
+        guard let variant = Variant(rawValue: try args.string(0)) else {
+            throw args.error("the variants are \"plain\", \"sn\", \"adain\" and \"sn+adain\"")
+        }
+        var config = TrainingConfiguration()
+        config.variant = variant
+        config.iterations = max(1, try args.optionalInt("iterations") ?? 150)
+        config.resolution = try args.optionalInt("size") ?? 32
+        guard [8, 16, 32, 64, 128].contains(config.resolution) else { throw args.error("'size:' is 8, 16, 32, 64 or 128") }
+        let width = try args.optionalInt("width") ?? 64
+        guard width >= 8 else { throw args.error("'width:' must be at least 8") }
+        (config.generatorWidth, config.criticWidth) = (width, max(4, width / 4))
+        let count = max(2, try args.optionalInt("faces") ?? 2000)
+        config.batchSize = min(64, count)
+        let every = max(1, try args.optionalInt("every") ?? 50)
+        let images: Tensor
+        switch args.value("data") {
+        case nil, .string("synth")?:
+            images = try syntheticFaces(count: count, size: config.resolution, seed: 0).images * 2 - 1
+        case .string(let path)?:
+            let celebA = FileManager.default.fileExists(atPath: path + "/img_align_celeba")
+            images = try ImageDataset.load(path, preprocessing: Preprocessing(crop: celebA ? .celebA : .center(nil), size: config.resolution),
+                                           split: celebA ? 0 : nil, limit: count).images
+        default: throw args.error("'data:' is \"synth\" or the path of a CelebA directory or image folder")
+        }
+        // The global stream is the lesson's: the run seeds its own and gives it back.
+        let saved = Runtime.generatorState
+        defer { Runtime.generatorState = saved }
+        let trainer = try Trainer(config, data: images)
+        let start = DispatchTime.now().uptimeNanoseconds
+        func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        while trainer.iteration < config.iterations {
+            if session.interpreter.interrupt.isRequested {
+                session.interpreter.interrupt.clear()
+                session.emit(text: "stopped by Ctrl-C after \(trainer.iteration) iterations; the run so far is returned")
+                break
+            }
+            let entry = try trainer.step()
+            if trainer.iteration % every == 0 || trainer.iteration == config.iterations {
+                let picture = try trainer.sampleGrid(count: 16, rows: 2)
+                session.emit(text: try Preview.show(picture, columns: min(terminalColumns() - 2, 64), mode: session.colorMode, range: .symmetric))
+                session.emit(image: picture, range: .symmetric)
+                session.emit(text: String(format: "%@ iteration %d/%d (epoch %d), W = %.3f, penalty = %.3f, %.2f s/iteration", variant.rawValue,
+                                          trainer.iteration, config.iterations, trainer.epoch, entry.wasserstein, entry.penalty, seconds() / Double(trainer.iteration)))
+            }
+        }
+        let log = trainer.log
+        func series(_ values: [Float]) -> Value { .array(values.map { .number(Double($0)) }) }
+        let layers = log.first?.sigmas.count ?? 0
+        let generated = try trainer.generate(count: min(256, count), seed: 99)
+        return .object(Record("GANRun", [
+            ("variant", .string(variant.rawValue)), ("iterations", .number(Double(trainer.iteration))),
+            ("samples", .tensor(try trainer.sampleGrid(count: 16, rows: 2))),
+            ("generated", .tensor(generated)), ("real", .tensor(try images.gather(Array(0..<min(256, count))))),
+            ("wasserstein", series(log.map(\.wasserstein))), ("penalty", series(log.map(\.penalty))),
+            ("generator_loss", series(log.map(\.generatorLoss))),
+            ("sigmas", .array((0..<layers).map { layer in series(log.map { $0.sigmas[layer] }) })),
+            ("layer_sigmas", .array(try trainer.critic.layerSigmas().map { .number($0) })),
+            ("seconds", .number(seconds())),
+        ]))
+    },
+    Builtin("pair_distance", "pair_distance(_ images: Tensor, pairs: Int = 2000) -> Number", .study,
+            "The mean distance between random pairs of distinct images (root mean square over pixels): the spread of a set. A collapsed generator scores near 0.",
+            example: "pair_distance(faces(8, size: 8), pairs: 10)") { args, _ in
+        try args.allow(["pairs"])
+        let images = try args.tensor(0)
+        guard images.rank >= 2, images.shape[0] >= 2 else { throw args.error("needs at least two images [N, …], got \(images.shape)") }
+        return .number(try meanPairDistance(images, pairs: max(1, try args.optionalInt("pairs") ?? 2000)))
+    },
+    Builtin("ndb", "ndb(_ real: Tensor, _ generated: Tensor, bins: Int = 20) -> (different, bins, real_shares, generated_shares)", .study,
+            "The NDB test: k-means bins of the real images; a bin is different when the share of generated images in it differs from the real share (two-sample z-test, 5%).",
+            example: "ndb(faces(40, size: 8), faces(40, size: 8, seed: 1), bins: 4).different") { args, _ in
+        try args.allow(["bins"])
+        let (real, generated) = (try args.tensor(0), try args.tensor(1))
+        guard real.rank == 4, generated.rank == 4, Array(real.shape.dims.dropFirst()) == Array(generated.shape.dims.dropFirst()) else {
+            throw args.error("needs two batches of images [N, C, H, W] of one size, got \(real.shape) and \(generated.shape)")
+        }
+        let bins = try NDBBins(real: real, bins: args.optionalInt("bins") ?? 20)
+        return .object(Record("NDB", [("different", .number(Double(try bins.statisticallyDifferentBins(generated)))),
+                                      ("bins", .number(Double(bins.realShares.count))),
+                                      ("real_shares", .array(bins.realShares.map { .number($0) })),
+                                      ("generated_shares", .array(try bins.shares(generated).map { .number($0) }))]))
+    },
+    Builtin("swd", "swd(_ a: Tensor, _ b: Tensor) -> Number", .study,
+            "The sliced Wasserstein distance (×10³) between two batches of images [N, 3, H, W], ProGAN's recipe: Laplacian-pyramid patches, random projections.",
+            example: "swd(faces(8, size: 16), faces(8, size: 16, seed: 1))") { args, _ in
+        try args.allow([])
+        return .number(try slicedWassersteinDistance(args.tensor(0), args.tensor(1), patchesPerImage: 64, repeats: 2, directions: 128).average)
+    },
+    Builtin("attribute_classifier", "attribute_classifier(size: Int = 32, faces: Int = 4000, steps: Int = 400) -> (names, accuracy, frequencies)", .study,
+            "Trains the critic-shaped classifier of the 11 attributes on labelled synthetic faces of another seed. `frequencies(images)` gives the share of images it finds each attribute in.",
+            example: "attribute_classifier(size: 8, faces: 32, steps: 2).names") { args, _ in
+        try args.allow(["size", "faces", "steps"])
+        let size = try args.optionalInt("size") ?? 32
+        guard [8, 16, 32, 64, 128].contains(size) else { throw args.error("'size:' is 8, 16, 32, 64 or 128") }
+        let (classifier, accuracy) = try AttributeClassifier.forSyntheticFaces(resolution: size, count: max(8, try args.optionalInt("faces") ?? 4000),
+                                                                              steps: max(1, try args.optionalInt("steps") ?? 400))
+        let frequencies = BuiltinFunction(name: "frequencies") { call in
+            try call.allow([])
+            let images = try call.tensor(0)
+            guard images.rank == 4, images.shape[1] == 3, images.shape[2] == size, images.shape[3] == size else {
+                throw call.error("the classifier reads images [N, 3, \(size), \(size)], got \(images.shape)")
+            }
+            return .array(try classifier.frequencies(images).map { .number($0) })
+        }
+        return .object(Record("AttributeClassifier", [("names", .array(classifier.names.map { .string($0) })),
+                                                      ("accuracy", .array(accuracy.map { .number($0) })), ("frequencies", .builtin(frequencies))]))
+    },
+]
