@@ -319,17 +319,24 @@ private let coreBuiltins: [Builtin] = [
 
     // MARK: Checks
     Builtin("check", "check(_ condition: Bool, _ message: String)", .checks,
-            "Asserts what a lesson claims; a failing check stops the cell and says which and why.",
-            example: "check(1 + 1 == 2, \"arithmetic works\")") { args, _ in
+            "Asserts what a lesson claims: a passing check prints ✓ and its message, a failing one stops the cell and says which and why.",
+            example: "check(1 + 1 == 2, \"arithmetic works\")") { args, session in
         try args.allow([])
         let condition = try args.required(0)
         let message = (try? args.string(1)) ?? "check"
+        // A passing check says so: the student sees each claim confirmed, with the evidence.
+        func passed(_ why: String? = nil) -> Value {
+            let mark = session.colorMode == .ascii ? "✓" : "\u{1B}[32m✓\u{1B}[0m"
+            session.emit(text: "\(mark) \(message)" + (why.map { " (\($0))" } ?? ""))
+            return .none
+        }
         switch condition {
-        case .bool(true), .verdict(true, _): return .none
+        case .bool(true): return passed()
+        case .verdict(true, let why): return passed(why)
         case .bool(false): throw ScriptError(.check, message)
         case .verdict(false, let why): throw ScriptError(.check, "\(message): \(why)")
         case .tensor(let t) where t.count == 1:
-            if try t.item() != 0 { return .none }
+            if try t.item() != 0 { return passed() }
             throw ScriptError(.check, message)
         default: throw args.error("the condition must be true or false, got a \(condition.typeName)")
         }

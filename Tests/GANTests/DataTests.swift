@@ -5,15 +5,7 @@ import Engine
 import Preview
 import TestSupport
 
-final class DataTests: XCTestCase {
-    var directory: URL!
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class DataTests: ScratchDirectoryTestCase {
     func testSyntheticFacesAreDeterministicAndLabelled() throws {
         let a = try syntheticFaces(count: 12, size: 24, seed: 3), b = try syntheticFaces(count: 12, size: 24, seed: 3)
         XCTAssertEqual(a.images.scalars, b.images.scalars, "the same seed gives the same faces")

@@ -1,18 +1,12 @@
 import Foundation
 import XCTest
+import TestSupport
 import Engine
 import Preview
 @testable import GAN
 
 /// The experiment runner at toy size: the same code as the 50-minute study.
-final class ExperimentTests: XCTestCase {
-    var directory: URL!
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-experiment-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
+final class ExperimentTests: ScratchDirectoryTestCase {
     func setUp(variants: [Variant]) throws -> (ExperimentConfiguration, Tensor, Evaluator) {
         var config = ExperimentConfiguration.tiny(output: directory.path)
         config.variants = variants

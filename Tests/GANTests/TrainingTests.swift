@@ -1,17 +1,11 @@
 import Foundation
 import XCTest
+import TestSupport
 import Engine
 import NN
 @testable import GAN
 
-final class TrainingTests: XCTestCase {
-    var directory: URL!
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
+final class TrainingTests: ScratchDirectoryTestCase {
     func faces() throws -> Tensor { try syntheticFaces(count: 12, size: 8, seed: 1).images * 2 - 1 }
 
     func testATinyRunWritesSamplesCheckpointsAndLog() throws {

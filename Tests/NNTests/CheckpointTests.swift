@@ -4,18 +4,7 @@ import Engine
 import NN
 import TestSupport
 
-final class CheckpointTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-checkpoints-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class CheckpointTests: ScratchDirectoryTestCase {
     func model() throws -> Sequential {
         try Sequential([Conv2d(3, 4, kernelSize: 3), BatchNorm2d(4), ReLU(), Flatten(), SpectralNorm(Linear(16, 2))])
     }

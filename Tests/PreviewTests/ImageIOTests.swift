@@ -28,15 +28,7 @@ func readNetpbm(_ name: String) throws -> Tensor {
     return try Tensor(shape: [channels, height, width], elements: values)
 }
 
-final class ImageIOTests: XCTestCase {
-    var directory: URL!
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-images-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class ImageIOTests: ScratchDirectoryTestCase {
     func testPNGsWrittenByImageMagickDecodeExactly() throws {
         let rose = try readNetpbm("rose.ppm")
         XCTAssertEqual(try loadImage(fixture("rose.png")).scalars, rose.scalars)

@@ -206,3 +206,18 @@ public func withEachBackend(_ body: (_ name: String) throws -> Void) rethrows {
         try body(backend.name)
     }
 }
+
+/// A test case with a fresh scratch directory per test, removed afterwards.
+open class ScratchDirectoryTestCase: XCTestCase {
+    public var directory: URL!
+
+    override open func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-\(type(of: self))-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override open func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    /// A file name inside the scratch directory.
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+}
