@@ -14,6 +14,8 @@ public final class REPL {
     let interactive: Bool
     let strict: Bool
     var pending: [String] = []
+    /// The continuation prompt is explained the first time it appears.
+    var explainedContinuation = false
     var failed = false
 
     public init(notebook: Notebook, reader: LineReader, interactive: Bool, strict: Bool) {
@@ -140,7 +142,13 @@ public final class REPL {
         }
         pending.append(line)
         let source = pending.joined(separator: "\n")
-        if openBrackets(source) > 0 { return }
+        if openBrackets(source) > 0 {
+            if interactive && !explainedContinuation {
+                say("(a bracket is still open: finish the expression on the next line, or press Ctrl-C to start the line over)")
+                explainedContinuation = true
+            }
+            return
+        }
         pending = []
         outcome(notebook.execute(source))
     }
