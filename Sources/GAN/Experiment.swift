@@ -67,9 +67,10 @@ public final class Experiment {
     public func runName(_ variant: Variant, _ seed: UInt64) -> String { "\(variant.rawValue)-seed\(seed)" }
 
     /// Trains and measures every run in turn. With `resume`, a run continues from its
-    /// checkpoint and keeps the measurements already written. Stops cleanly (checkpoint
-    /// written) when `interrupted()` turns true.
-    public func run(resume: Bool = false, interrupted: () -> Bool = { false }, starting: (String, Trainer) -> Void = { _, _ in },
+    /// checkpoint and keeps the measurements already written; with `train` false, the runs
+    /// already on disk are only read back (those missing are left out) and the report written.
+    /// Stops cleanly (checkpoint written) when `interrupted()` turns true.
+    public func run(resume: Bool = false, train: Bool = true, interrupted: () -> Bool = { false }, starting: (String, Trainer) -> Void = { _, _ in },
                     progress: (String, Trainer, IterationLog) -> Void = { _, _, _ in },
                     measured: (ExperimentRecord) -> Void = { _ in }) throws -> Trainer.Outcome {
         let perEpoch = iterationsPerEpoch
@@ -83,11 +84,16 @@ public final class Experiment {
                 let trainer = try Trainer(training, data: data)
                 var runRecords: [ExperimentRecord] = []
                 var seconds = 0.0
-                if resume && FileManager.default.fileExists(atPath: trainer.checkpointPath) {
+                if !train && !FileManager.default.fileExists(atPath: trainer.checkpointPath) { continue }
+                if (resume || !train) && FileManager.default.fileExists(atPath: trainer.checkpointPath) {
                     try trainer.resume()
                     runRecords = try readRecords(training.output + "/metrics.csv").filter { $0.iteration <= trainer.iteration }
                     seconds = runRecords.last?.seconds ?? 0
                     for record in runRecords { cells[name, default: [:]][record.epoch] = try loadCell(name, record.epoch) }
+                }
+                if !train {
+                    (records, logs[name]) = (records + runRecords, trainer.log)
+                    continue
                 }
                 starting(name, trainer)
                 var clock = Date()
@@ -246,15 +252,15 @@ public final class Experiment {
         }
         let b = evaluator.baseline!
         var lines = [
-            "| variant | epoch | iteration | SWD ×10³ ↓ | NDB (of \(config.bins)) ↓ | diversity (real = 1) | attribute gap (pp) ↓ | critic Lipschitz bound | training min |",
-            "|---|---|---|---|---|---|---|---|---|",
-            "| real vs real | | | \(cell([b.slicedWasserstein], 1)) | \(b.ndb) | \(cell([b.diversity], 2)) | \(b.attributeGap.map { cell([$0], 1) } ?? "–") | | |",
+            "| variant | epoch | iteration | runs | SWD ×10³ ↓ | NDB (of \(config.bins)) ↓ | diversity (real = 1) | attribute gap (pp) ↓ | critic Lipschitz bound | training min |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            "| real vs real | | | | \(cell([b.slicedWasserstein], 1)) | \(b.ndb) | \(cell([b.diversity], 2)) | \(b.attributeGap.map { cell([$0], 1) } ?? "–") | | |",
         ]
         for variant in config.variants {
             for epoch in config.epochs.sorted() {
                 let rows = records.filter { $0.variant == variant && $0.epoch == epoch }
                 guard let first = rows.first else { continue }
-                lines.append("| \(variant.rawValue) | \(epoch) | \(first.iteration) | \(cell(rows.map(\.evaluation.slicedWasserstein), 1)) | "
+                lines.append("| \(variant.rawValue) | \(epoch) | \(first.iteration) | \(rows.count) | \(cell(rows.map(\.evaluation.slicedWasserstein), 1)) | "
                              + "\(cell(rows.map { Double($0.evaluation.ndb) }, rows.count > 1 ? 1 : 0)) | \(cell(rows.map(\.evaluation.diversity), 2)) | "
                              + "\(cell(rows.compactMap(\.evaluation.attributeGap), 1)) | \(cell(rows.map(\.lipschitzBound), 2)) | "
                              + "\(cell(rows.map { $0.seconds / 60 }, 1)) |")
@@ -262,7 +268,7 @@ public final class Experiment {
         }
         let seeds = config.seeds.map(String.init).joined(separator: ", ")
         lines.append("")
-        lines.append("Seeds: \(seeds) (\(config.seeds.count) run\(config.seeds.count == 1 ? "" : "s") per variant\(config.seeds.count > 1 ? "; mean ± standard deviation over seeds" : "")). "
+        lines.append("Seeds: \(seeds); `runs` is how many seeds reached that epoch\(config.seeds.count > 1 ? ", and where there are several a cell is their mean ± standard deviation" : ""). "
                      + "\(config.evaluationSamples) generated images per measurement against \(config.evaluationSamples) real ones.")
         return lines.joined(separator: "\n") + "\n"
     }

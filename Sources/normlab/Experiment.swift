@@ -26,6 +26,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Generated (and real) images per measurement.") var samples = 1024
     @Option(help: "Output directory.") var out = "experiment"
     @Flag(help: "Continue each run from its checkpoint, keeping the measurements written.") var resume = false
+    @Flag(help: "Write the report (Figure 1, plots, table) from the runs already in --out, training nothing.") var report = false
     @Flag(help: "A tiny configuration of the same code (small networks, two epochs of 256 faces).") var tiny = false
 
     func run() throws {
@@ -84,7 +85,7 @@ struct ExperimentCommand: ParsableCommand {
         installInterruptHandler()
         var bar: ProgressLine?
         var first = 0
-        let outcome = try experiment.run(resume: resume, interrupted: { sharedInterrupt.isRequested }, starting: { name, trainer in
+        let outcome = try experiment.run(resume: resume, train: !report, interrupted: { sharedInterrupt.isRequested }, starting: { name, trainer in
             fflush(nil)
             bar = ProgressLine(label: name)
             first = trainer.iteration
@@ -103,9 +104,13 @@ struct ExperimentCommand: ParsableCommand {
             return
         }
         let minutes = Date().timeIntervalSince(started) / 60
+        let trainingMinutes = experiment.records.reduce(into: [String: Double]()) { $0[experiment.runName($1.variant, $1.seed)] = max($0[experiment.runName($1.variant, $1.seed)] ?? 0, $1.seconds) }
+            .values.reduce(0, +) / 60
         let command = "normlab experiment " + CommandLine.arguments.dropFirst(2).joined(separator: " ")
         let table = try String(contentsOfFile: out + "/metrics.md", encoding: .utf8)
-        try (table + "Command: `\(command)`; \(String(format: "%.1f", minutes)) minutes in all on \(ProcessInfo.processInfo.activeProcessorCount) cores.\n")
+        try (table + "Command: `\(command)`; training took \(String(format: "%.1f", trainingMinutes)) minutes summed over the runs (measurements excluded); "
+             + "this invocation took \(String(format: "%.1f", minutes)) minutes on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+             + (report ? ", writing the report of runs trained before" : resume ? ", resuming runs already trained" : "") + ".\n")
             .write(toFile: out + "/metrics.md", atomically: true, encoding: .utf8)
         print(table)
         print(String(format: "done in %.1f minutes: %@/figure1.png, wasserstein.png, sigmas.png, lipschitz.png, swd.png, metrics.md", minutes, out))

@@ -36,6 +36,18 @@ final class ExperimentTests: ScratchDirectoryTestCase {
         let reread = try experiment.readRecords(directory.path + "/metrics.csv")
         XCTAssertEqual(reread.map(\.iteration), experiment.records.map(\.iteration))
         XCTAssertEqual(reread.map(\.evaluation.slicedWasserstein), experiment.records.map(\.evaluation.slicedWasserstein))
+
+        // The report alone, from the runs on disk, with a seed that was never trained left out.
+        try FileManager.default.removeItem(atPath: directory.path + "/metrics.md")
+        var again = config
+        again.seeds = [0, 5]
+        let report = try Experiment(again, data: faces, evaluator: evaluator)
+        XCTAssertEqual(try report.run(train: false), .finished)
+        XCTAssertEqual(report.records.map(\.iteration), experiment.records.map(\.iteration))
+        XCTAssertEqual(report.logs["sn-seed0"]?.map(\.criticLoss), experiment.logs["sn-seed0"]?.map(\.criticLoss))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/sn-seed5"), "nothing is trained")
+        func rows(_ text: String) -> [Substring] { text.split(separator: "\n").filter { $0.hasPrefix("|") } }
+        XCTAssertEqual(rows(try String(contentsOfFile: directory.path + "/metrics.md", encoding: .utf8)), rows(table))
     }
 
     /// Measuring draws from private streams, so a measured run trains exactly as an unmeasured

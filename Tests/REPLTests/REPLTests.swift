@@ -67,6 +67,18 @@ final class ScriptedREPLTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.output)
     }
 
+    /// The committed results of the comparison are quoted, row for row, by lesson 5 and the
+    /// README: a rerun that changes Assets/experiment/metrics.md must update both.
+    func testLessonAndReadmeQuoteTheCommittedResults() throws {
+        let table = try String(contentsOf: packageRoot.appendingPathComponent("Assets/experiment/metrics.md"), encoding: .utf8)
+        let rows = table.split(separator: "\n").filter { $0.hasPrefix("| ") }
+        XCTAssertGreaterThan(rows.count, 4)
+        for quoting in ["Lessons/05-the-study.md", "README.md"] {
+            let text = try String(contentsOf: packageRoot.appendingPathComponent(quoting), encoding: .utf8)
+            for row in rows { XCTAssertTrue(text.contains(row), "\(quoting) does not quote the row: \(row)") }
+        }
+    }
+
     func testRunCheckFailsNamingFileCellAndLine() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("failing-\(UUID().uuidString).md").path
         try "# F\n\n```swift\nlet a = 1\n```\n\n```swift\ncheck(a == 2, \"a is two\")\n```\n".write(toFile: file, atomically: true, encoding: .utf8)
