@@ -59,7 +59,9 @@ public func renderProse(_ markdown: String, width: Int, color: Bool) -> String {
     func emphasis(_ text: String) -> String {
         text.components(separatedBy: "**").enumerated().map { $0.offset % 2 == 1 ? bold + $0.element + reset : $0.element }.joined()
     }
+    var table: [[String]] = []
     func flush() {
+        if !table.isEmpty { out += alignedTable(table, color: color); table = [] }
         guard !paragraph.isEmpty else { return }
         out += wrap(paragraph.joined(separator: " "), width: width).map(emphasis)
         paragraph = []
@@ -82,9 +84,15 @@ public func renderProse(_ markdown: String, width: Int, color: Bool) -> String {
             // Indented text is preformatted in Markdown (the lessons' formulas): shown as written.
             flush()
             out.append(line)
-        } else if line.hasPrefix("- ") || line.hasPrefix("* ") || line.first?.isNumber == true && line.contains(". ") || line.hasPrefix("|") {
+        } else if line.hasPrefix("|") {
+            // A Markdown table: its cells, shown as aligned columns once the table ends.
+            if !paragraph.isEmpty { flush() }
+            let cells = line.trimmingCharacters(in: .whitespaces).dropFirst().split(separator: "|", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            if !cells.allSatisfy({ $0.allSatisfy { $0 == "-" || $0 == ":" } }) { table.append(cells.last == "" ? cells.dropLast() : cells) }
+        } else if line.hasPrefix("- ") || line.hasPrefix("* ") || line.first?.isNumber == true && line.contains(". ") {
             flush()
-            out += wrap(line, width: width, indent: line.hasPrefix("|") ? "" : "  ").map(emphasis)
+            out += wrap(line, width: width, indent: "  ").map(emphasis)
         } else {
             paragraph.append(line.trimmingCharacters(in: .whitespaces))
         }
@@ -111,3 +119,17 @@ func wrap(_ text: String, width: Int, indent: String = "") -> [String] {
 }
 
 import Foundation
+
+/// Rows of cells as columns padded to their widest cell, two spaces apart; the header row
+/// underlined (bold on a colour terminal). Numbers stay in their columns however wide the row.
+func alignedTable(_ rows: [[String]], color: Bool) -> [String] {
+    let columns = rows.map(\.count).max() ?? 0
+    let widths = (0..<columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+    func line(_ row: [String]) -> String {
+        (0..<columns).map { c in (c < row.count ? row[c] : "").padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+    }
+    guard let header = rows.first else { return [] }
+    let rule = widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")
+    return [color ? "\u{1B}[1m" + line(header) + "\u{1B}[0m" : line(header), rule] + rows.dropFirst().map(line)
+}

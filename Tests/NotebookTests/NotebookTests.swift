@@ -99,5 +99,7 @@ final class NotebookTests: XCTestCase {
                        "Title\n═════\n\nA long line\nof words\nthat wraps.")
         XCTAssertEqual(renderProse("Formula:\n\n    W_SN = W / σ(W)      (1)", width: 12, color: false),
                        "Formula:\n\n    W_SN = W / σ(W)      (1)", "indented formulas keep their spacing")
+        XCTAssertEqual(renderProse("Results:\n\n| variant | SWD |\n|---|---|\n| sn | 87.6 |\n| sn+adain | 82.8 |\n\nDone.", width: 12, color: false),
+                       "Results:\n\nvariant   SWD\n────────  ────\nsn        87.6\nsn+adain  82.8\n\nDone.", "tables become aligned columns")
     }
 }
