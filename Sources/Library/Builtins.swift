@@ -76,6 +76,15 @@ private let coreBuiltins: [Builtin] = [
     elementwise("abs", "|x| elementwise.", { Swift.abs($0) }, { try Engine.abs($0) }),
     elementwise("sin", "The sine elementwise.", { Foundation.sin($0) }, { try Engine.sin($0) }),
     elementwise("cos", "The cosine elementwise.", { Foundation.cos($0) }, { try Engine.cos($0) }),
+    Builtin("round", "round(_ x: Number, digits: Int = 0) -> Number", .math,
+            "x rounded to `digits` decimal places (half away from zero), for printing results readably.",
+            example: "round(3.14159, digits: 2)") { args, _ in
+        try args.allow(["digits"])
+        let digits = try args.optionalInt("digits") ?? 0
+        guard (0...15).contains(digits) else { throw args.error("'digits:' must be 0…15, got \(digits)") }
+        let scale = Foundation.pow(10, Double(digits))
+        return .number((try args.number(0) * scale).rounded(.toNearestOrAwayFromZero) / scale)
+    },
     Builtin("leaky_relu", "leaky_relu(_ x: Tensor, slope: Number = 0.2) -> Tensor", .math,
             "x where x > 0, slope·x elsewhere (the critic's activation).", example: "leaky_relu(tensor([-1, 2]), slope: 0.2)") { args, _ in
         try args.allow(["slope"])
