@@ -253,3 +253,31 @@ extension Tensor {
     /// The rows of the first axis at `indices`, stacked.
     public func gather(_ indices: [Int]) throws -> Tensor { try Tensor.stack(indices.map { try self[$0] }) }
 }
+
+/// What a training run reads: images `[N, 3, S, S]` in [−1, 1] and, where the data has them,
+/// attribute labels (±1) with their names.
+public struct TrainingData {
+    public let images: Tensor
+    public let labels: Tensor?
+    public let names: [String]
+    public let skipped: [String]
+
+    /// "synth" gives `count` synthetic faces of seed 0 (every run sees the same faces); a
+    /// CelebA directory gives its training split with ProGAN's crop; any other folder its images
+    /// centre-cropped, at most `count`.
+    public static func load(_ data: String, count: Int, size: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> TrainingData {
+        if data == "synth" {
+            let faces = try syntheticFaces(count: count, size: size, seed: 0)
+            let labels = try Tensor(shape: [count, FaceAttributes.names.count], elements: faces.attributes.flatMap { $0.labels.map(Float.init) })
+            return TrainingData(images: try faces.images * 2 - 1, labels: labels, names: FaceAttributes.names, skipped: [])
+        }
+        let celebA = FileManager.default.fileExists(atPath: data + "/img_align_celeba")
+        let set = try ImageDataset.load(data, preprocessing: Preprocessing(crop: celebA ? .celebA : .center(nil), size: size), split: celebA ? 0 : nil,
+                                        limit: count, progress: progress)
+        guard let attributes = set.attributes, !set.attributeNames.isEmpty, attributes.allSatisfy({ $0.count == set.attributeNames.count }) else {
+            return TrainingData(images: set.images, labels: nil, names: [], skipped: set.skipped)
+        }
+        let labels = try Tensor(shape: [set.count, set.attributeNames.count], elements: attributes.flatMap { $0.map(Float.init) })
+        return TrainingData(images: set.images, labels: labels, names: set.attributeNames, skipped: set.skipped)
+    }
+}

@@ -30,18 +30,15 @@ let studyBuiltins: [Builtin] = [
         guard width >= 8 else { throw args.error("'width:' must be at least 8") }
         (config.generatorWidth, config.criticWidth) = (width, max(4, width / 4))
         let count = max(2, try args.optionalInt("faces") ?? 2000)
-        config.batchSize = min(64, count)
         let every = max(1, try args.optionalInt("every") ?? 50)
-        let images: Tensor
+        let source: String
         switch args.value("data") {
-        case nil, .string("synth")?:
-            images = try syntheticFaces(count: count, size: config.resolution, seed: 0).images * 2 - 1
-        case .string(let path)?:
-            let celebA = FileManager.default.fileExists(atPath: path + "/img_align_celeba")
-            images = try ImageDataset.load(path, preprocessing: Preprocessing(crop: celebA ? .celebA : .center(nil), size: config.resolution),
-                                           split: celebA ? 0 : nil, limit: count).images
+        case nil: source = "synth"
+        case .string(let path)?: source = path
         default: throw args.error("'data:' is \"synth\" or the path of a CelebA directory or image folder")
         }
+        let images = try TrainingData.load(source, count: count, size: config.resolution).images
+        config.batchSize = min(64, images.shape[0])
         // The global stream is the lesson's: the run seeds its own and gives it back.
         let saved = Runtime.generatorState
         defer { Runtime.generatorState = saved }
@@ -66,11 +63,11 @@ let studyBuiltins: [Builtin] = [
         let log = trainer.log
         func series(_ values: [Float]) -> Value { .array(values.map { .number(Double($0)) }) }
         let layers = log.first?.sigmas.count ?? 0
-        let generated = try trainer.generate(count: min(256, count), seed: 99)
+        let generated = try trainer.generate(count: min(256, images.shape[0]), seed: 99)
         return .object(Record("GANRun", [
             ("variant", .string(variant.rawValue)), ("iterations", .number(Double(trainer.iteration))),
             ("samples", .tensor(try trainer.sampleGrid(count: 16, rows: 2))),
-            ("generated", .tensor(generated)), ("real", .tensor(try images.gather(Array(0..<min(256, count))))),
+            ("generated", .tensor(generated)), ("real", .tensor(try images.gather(Array(0..<min(256, images.shape[0]))))),
             ("wasserstein", series(log.map(\.wasserstein))), ("penalty", series(log.map(\.penalty))),
             ("generator_loss", series(log.map(\.generatorLoss))),
             ("sigmas", .array((0..<layers).map { layer in series(log.map { $0.sigmas[layer] }) })),

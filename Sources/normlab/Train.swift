@@ -56,25 +56,14 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Training images `[N, 3, S, S]` in [−1, 1] and, where the data has them, attribute labels
-/// (±1) with their names: synthetic faces (seed 0), or a CelebA directory (ProGAN's crop, the
-/// training split when there is a partition file) or any folder of images (centre crop).
-func loadTrainingData(_ data: String, count: Int, size: Int) throws -> (images: Tensor, labels: Tensor?, names: [String]) {
-    if data == "synth" {
-        let faces = try syntheticFaces(count: count, size: size, seed: 0)
-        let labels = try Tensor(shape: [count, FaceAttributes.names.count], elements: faces.attributes.flatMap { $0.labels.map(Float.init) })
-        return (try faces.images * 2 - 1, labels, FaceAttributes.names)
-    }
-    let celebA = FileManager.default.fileExists(atPath: data + "/img_align_celeba")
+/// The training data (`TrainingData.load`) with a progress bar while decoding, and a warning
+/// naming the images that could not be read.
+func loadTrainingData(_ data: String, count: Int, size: Int) throws -> TrainingData {
     let progress = ProgressLine(label: "decoding")
-    let set = try ImageDataset.load(data, preprocessing: Preprocessing(crop: celebA ? .celebA : .center(nil), size: size), split: celebA ? 0 : nil,
-                                    limit: count, progress: { progress.update($0, $1) })
+    let loaded = try TrainingData.load(data, count: count, size: size, progress: { progress.update($0, $1) })
     progress.finish()
-    if !set.skipped.isEmpty {
-        FileHandle.standardError.write(Data("warning: skipped \(set.skipped.count) unreadable image(s), e.g. \(set.skipped[0])\n".utf8))
+    if let first = loaded.skipped.first {
+        FileHandle.standardError.write(Data("warning: skipped \(loaded.skipped.count) unreadable image(s), e.g. \(first)\n".utf8))
     }
-    guard let attributes = set.attributes, attributes.allSatisfy({ $0.count == set.attributeNames.count }), !set.attributeNames.isEmpty else {
-        return (set.images, nil, [])
-    }
-    return (set.images, try Tensor(shape: [set.count, set.attributeNames.count], elements: attributes.flatMap { $0.map(Float.init) }), set.attributeNames)
+    return loaded
 }
