@@ -84,8 +84,9 @@ public final class Experiment {
                 let trainer = try Trainer(training, data: data)
                 var runRecords: [ExperimentRecord] = []
                 var seconds = 0.0
-                if !train && !FileManager.default.fileExists(atPath: trainer.checkpointPath) { continue }
-                if (resume || !train) && FileManager.default.fileExists(atPath: trainer.checkpointPath) {
+                let onDisk = FileManager.default.fileExists(atPath: trainer.checkpointPath)
+                if !train && !onDisk { continue }
+                if (resume || !train) && onDisk {
                     try trainer.resume()
                     runRecords = try readRecords(training.output + "/metrics.csv").filter { $0.iteration <= trainer.iteration }
                     seconds = runRecords.last?.seconds ?? 0

@@ -90,15 +90,13 @@ public final class Critic: Layer {
                 // Both starts from a private stream: the global one belongs to training.
                 let u = try normalize(Tensor.randn([matrix.shape[0]], generator: &rng)), v = try normalize(Tensor.randn([matrix.shape[1]], generator: &rng))
                 let sigma = try Double(powerIteration(matrix, iterations: 100, u: u, v: v, order: .parametrization).sigma.item())
-                if let sn = layer as? SpectralNorm<Conv2d> { return sigma / Double(sn.sigma) }
-                if let sn = layer as? SpectralNorm<Linear> { return sigma / Double(sn.sigma) }
-                return sigma
+                return (layer as? any SpectrallyNormalized).map { sigma / Double($0.sigma) } ?? sigma
             }
         }
     }
 
     /// σ̂ of each spectrally normalized layer after its last call.
-    public var sigmas: [Float] { layers.compactMap { ($0 as? SpectralNorm<Conv2d>)?.sigma ?? ($0 as? SpectralNorm<Linear>)?.sigma } }
+    public var sigmas: [Float] { layers.compactMap { ($0 as? any SpectrallyNormalized)?.sigma } }
 }
 
 /// One WGAN-GP generator iteration as in Gulrajani et al.'s Algorithm 1 (and wgan_step.md):

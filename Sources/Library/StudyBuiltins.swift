@@ -101,7 +101,7 @@ let studyBuiltins: [Builtin] = [
             "The sliced Wasserstein distance (×10³) between two batches of images [N, 3, H, W], ProGAN's recipe: Laplacian-pyramid patches, random projections.",
             example: "swd(faces(8, size: 16), faces(8, size: 16, seed: 1))") { args, _ in
         try args.allow([])
-        return .number(try slicedWassersteinDistance(args.tensor(0), args.tensor(1), patchesPerImage: 64, repeats: 2, directions: 128).average)
+        return .number(try Evaluator.slicedWasserstein(args.tensor(0), args.tensor(1)))
     },
     Builtin("attribute_classifier", "attribute_classifier(size: Int = 32, faces: Int = 4000, steps: Int = 400) -> (names, accuracy, frequencies)", .study,
             "Trains the critic-shaped classifier of the 11 attributes on labelled synthetic faces of another seed. `frequencies(images)` gives the share of images it finds each attribute in.",

@@ -44,13 +44,19 @@ public func powerIteration(_ w: Tensor, iterations: Int, u: Tensor? = nil, v: Te
     return (sigma, u, v)
 }
 
+/// A layer used as W / σ̂, whatever layer it wraps: code that reads σ̂ needs no wrapped type.
+public protocol SpectrallyNormalized: WeightedLayer {
+    /// σ̂ of the last call.
+    var sigma: Float { get }
+}
+
 /// Formula (1) of the study: a layer whose weight is used as W_SN = W / σ̂(W).
 ///
 /// Like the reference implementations, u persists between calls (a buffer, saved in
 /// checkpoints) and each training-mode call runs `powerIterations` steps (one by default)
 /// from it; evaluation runs none and reuses u and v. u and v are constants for autograd, so
 /// the gradient flows through W only. `sigma` is the σ̂ of the last call.
-public final class SpectralNorm<Wrapped: WeightedLayer>: WeightedLayer, TrainingModeAware {
+public final class SpectralNorm<Wrapped: WeightedLayer>: SpectrallyNormalized, TrainingModeAware {
     public let layer: Wrapped
     public let u: Buffer
     public let v: Buffer

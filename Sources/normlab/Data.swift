@@ -34,9 +34,7 @@ struct DataCommand: ParsableCommand {
             let set = try ImageDataset.load(path, preprocessing: Preprocessing(crop: cropping, size: size), split: split, attribute: attribute, limit: limit,
                                             progress: { progress.update($0, $1) })
             progress.finish()
-            if !set.skipped.isEmpty {
-                FileHandle.standardError.write(Data("warning: skipped \(set.skipped.count) unreadable image(s), e.g. \(set.skipped[0])\n".utf8))
-            }
+            warnAboutSkipped(set.skipped)
             print(set.summary)
             print(String(format: "loaded in %.2f s", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             if let preview { try savePNG(grid(set.images[0..<min(set.count, 64)]), to: preview, range: .symmetric) }
@@ -65,6 +63,12 @@ struct DataCommand: ParsableCommand {
 
 /// A tqdm-style progress line on standard error: `decoding: 42%|████▍     | 420/1000 [00:03<00:04, 120.5it/s]`,
 /// redrawn at most ten times a second on a terminal, a plain line every few seconds otherwise.
+/// Names the images a load could not read, on standard error; nothing when there are none.
+func warnAboutSkipped(_ skipped: [String]) {
+    guard let first = skipped.first else { return }
+    FileHandle.standardError.write(Data("warning: skipped \(skipped.count) unreadable image(s), e.g. \(first)\n".utf8))
+}
+
 final class ProgressLine: @unchecked Sendable {
     let label: String
     let start = DispatchTime.now().uptimeNanoseconds

@@ -104,8 +104,9 @@ struct ExperimentCommand: ParsableCommand {
             return
         }
         let minutes = Date().timeIntervalSince(started) / 60
-        let trainingMinutes = experiment.records.reduce(into: [String: Double]()) { $0[experiment.runName($1.variant, $1.seed)] = max($0[experiment.runName($1.variant, $1.seed)] ?? 0, $1.seconds) }
-            .values.reduce(0, +) / 60
+        // Each run's training time is that of its last measurement.
+        let runSeconds = Dictionary(experiment.records.map { (experiment.runName($0.variant, $0.seed), $0.seconds) }, uniquingKeysWith: max)
+        let trainingMinutes = runSeconds.values.reduce(0, +) / 60
         let command = "normlab experiment " + CommandLine.arguments.dropFirst(2).joined(separator: " ")
         let table = try String(contentsOfFile: out + "/metrics.md", encoding: .utf8)
         try (table + "Command: `\(command)`; training took \(String(format: "%.1f", trainingMinutes)) minutes summed over the runs (measurements excluded); "

@@ -62,8 +62,6 @@ func loadTrainingData(_ data: String, count: Int, size: Int) throws -> TrainingD
     let progress = ProgressLine(label: "decoding")
     let loaded = try TrainingData.load(data, count: count, size: size, progress: { progress.update($0, $1) })
     progress.finish()
-    if let first = loaded.skipped.first {
-        FileHandle.standardError.write(Data("warning: skipped \(loaded.skipped.count) unreadable image(s), e.g. \(first)\n".utf8))
-    }
+    warnAboutSkipped(loaded.skipped)
     return loaded
 }
