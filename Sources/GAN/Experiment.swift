@@ -133,7 +133,7 @@ public final class Experiment {
     }
 
     func loadCell(_ name: String, _ epoch: Int) throws -> Tensor {
-        try loadImage(config.output + "/\(name)/figure-epoch\(epoch).png") * 2 - 1
+        try loadImage(config.output + "/\(name)/figure-epoch\(epoch).png", range: .symmetric)
     }
 
     // MARK: Records as CSV
@@ -192,7 +192,7 @@ public final class Experiment {
             canvas.text(variant.rawValue, x: 4, y: y + cellHeight / 2 - 7, .black, scale: 2)
             for (column, epoch) in epochs.enumerated() {
                 if let cell = cells[runName(variant, seed)]?[epoch] {
-                    try canvas.image((cell + 1) / 2, x: label + column * (cellWidth + gap), y: y)
+                    try canvas.image(cell, x: label + column * (cellWidth + gap), y: y, range: .symmetric)
                 }
             }
         }

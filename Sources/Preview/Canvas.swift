@@ -119,15 +119,15 @@ public struct Canvas {
 }
 
 extension Canvas {
-    /// Paints an image `[3, H, W]` (or `[1, H, W]`) with values in [0, 1] with its top-left
+    /// Paints an image `[3, H, W]` (or `[1, H, W]`) with values in `range` with its top-left
     /// corner at (x, y); what falls outside the canvas is cut off.
-    public mutating func image(_ picture: Tensor, x: Int, y: Int) throws {
+    public mutating func image(_ picture: Tensor, x: Int, y: Int, range: PixelRange = .unit) throws {
         guard picture.rank == 3, picture.shape[0] == 3 || picture.shape[0] == 1 else {
             throw EngineError.shapeMismatch(op: "Canvas.image", shapes: [picture.shape], reason: "needs [3, H, W] or [1, H, W]")
         }
         let (channels, h, w) = (picture.shape[0], picture.shape[1], picture.shape[2])
         let values = picture.scalars
-        func byte(_ v: Float) -> UInt8 { UInt8((min(1, max(0, v.isNaN ? 0 : v)) * 255).rounded()) }
+        let byte = range.toByte
         for row in 0..<h where y + row >= 0 && y + row < height {
             for column in 0..<w where x + column >= 0 && x + column < width {
                 let i = row * w + column
