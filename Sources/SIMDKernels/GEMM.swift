@@ -5,12 +5,17 @@ import Glibc
 import SIMDKernelsAVX512
 
 // Single-precision matrix multiply, C = op(A)·op(B) (+ C when accumulating), in the
-// Goto/BLIS structure: B is packed into KC×NC panels that stay in L3, A into MC×KC blocks
-// that stay in L2, and a register-blocked micro-kernel of fused multiply-adds runs over them.
+// Goto/BLIS structure. The micro-kernel broadcasts mr elements of A and loads nr of B as
+// vectors, so (as in BLIS, which computes the transpose) the broadcast operand is the one
+// that stays in L1: one packed mr×kc sliver of A is reused against every nr-column sliver of
+// a kc×nc block of B that stays in L2, and the mc×kc chunk of A waits in L3.
 
 /// A micro-kernel and the cache blocking that suits it.
 public struct GEMMKernel: Sendable, CustomStringConvertible {
     public let name: String
+    /// Register tile mr×nr; kc: the depth of one pass (an mr×kc sliver of A fills about
+    /// half of L1); nc: the columns of a packed kc×nc block of B (under half of L2);
+    /// mc: the rows of a packed mc×kc chunk of A (L3).
     let mr: Int, nr: Int, kc: Int, mc: Int, nc: Int
     let run: @Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     /// One core's FMA peak with this kernel's vector width, GFLOP/s.
@@ -18,10 +23,10 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
 
     /// 6×16 with 8-wide AVX2 vectors: 12 accumulators + 2 loads of B + 1 broadcast of A
     /// = 15 of the 16 ymm registers.
-    public static let avx2 = GEMMKernel(name: "AVX2 6×16", mr: 6, nr: 16, kc: 256, mc: 96, nc: 2048,
+    public static let avx2 = GEMMKernel(name: "AVX2 6×16", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512,
                                         run: microKernel6x16, measurePeak: { peakGFLOPS(chains: fmaChains256) })
     /// 12×32 with 16-wide AVX-512 vectors: 24 of the 32 zmm registers accumulate.
-    public static let avx512 = GEMMKernel(name: "AVX-512 12×32", mr: 12, nr: 32, kc: 384, mc: 96, nc: 3072,
+    public static let avx512 = GEMMKernel(name: "AVX-512 12×32", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 512,
                                           run: microKernel12x32, measurePeak: { peakGFLOPS(chains: fmaChains512) })
 
     /// The kernels this CPU can run, best first. `NORMLAB_GEMM=avx2` keeps only AVX2.
@@ -66,8 +71,10 @@ public struct MatrixView: @unchecked Sendable {
 
 struct SendablePointer<T>: @unchecked Sendable { let pointer: UnsafeMutablePointer<T> }
 
-/// C[m×n] (row stride ldc) = A[m×k]·B[k×n], or += when `accumulate`. `threads` > 1 splits the
-/// rows of C between threads.
+/// C[m×n] (row stride ldc) = A[m×k]·B[k×n], or += when `accumulate`. `threads` > 1 cuts C
+/// into equal bands of rows (or of columns, when C is wide and short) and computes each as an
+/// independent product: a thread packs what its band needs itself, which repeats a little
+/// packing and needs no synchronisation.
 public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
                   accumulate: Bool = false, threads: Int = 1, kernel: GEMMKernel = .best) {
     guard m > 0, n > 0 else { return }
@@ -75,41 +82,50 @@ public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: Unsaf
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
-    let (mr, nr, kc, mc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.mc, kernel.nc)
-    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: kc * roundUp(min(n, nc), nr))
-    defer { packedB.deallocate() }
-    // Each thread takes an equal share of C's rows (whole micro-panels); tiny products stay serial.
-    let workers = max(1, min(threads, (m + mr - 1) / mr, 2 * m * n * k < 1 << 21 ? 1 : threads))
-    let rowsPerWorker = roundUp((m + workers - 1) / workers, mr)
-    let packedA = (0..<workers).map { _ in SendablePointer(pointer: UnsafeMutablePointer<Float>.allocate(capacity: mc * kc)) }
-    let tiles = (0..<workers).map { _ in SendablePointer(pointer: UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)) }
-    defer { (packedA + tiles).forEach { $0.pointer.deallocate() } }
+    let byRows = (m + kernel.mr - 1) / kernel.mr >= (n + kernel.nr - 1) / kernel.nr
+    let (length, unit) = byRows ? (m, kernel.mr) : (n, kernel.nr)
+    // Whole micro-panels per thread; tiny products stay serial.
+    let workers = max(1, min(threads, (length + unit - 1) / unit, 2 * m * n * k < 1 << 21 ? 1 : threads))
+    if workers == 1 {
+        gemmBlocked(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, kernel: kernel)
+        return
+    }
+    let band = roundUp((length + workers - 1) / workers, unit)
     let cc = SendablePointer(pointer: c)
-    let pb = SendablePointer(pointer: packedB)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let start = min(length, worker * band), count = min(length, start + band) - start
+        guard count > 0 else { return }
+        if byRows {
+            var rows = a
+            rows.base += start * a.rowStride
+            gemmBlocked(m: count, n: n, k: k, a: rows, b: b, c: cc.pointer + start * ldc, ldc: ldc, accumulate: accumulate, kernel: kernel)
+        } else {
+            var columns = b
+            columns.base += start * b.columnStride
+            gemmBlocked(m: m, n: count, k: k, a: a, b: columns, c: cc.pointer + start, ldc: ldc, accumulate: accumulate, kernel: kernel)
+        }
+    }
+}
 
-    for jc in stride(from: 0, to: n, by: nc) {
-        let nb = min(nc, n - jc)
+/// The whole product on the calling thread.
+func gemmBlocked(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
+                 accumulate: Bool, kernel: GEMMKernel) {
+    let (mr, nr, kc, mc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.mc, kernel.nc)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: roundUp(min(m, mc), mr) * min(k, kc))
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: min(k, kc) * roundUp(min(n, nc), nr))
+    let tile = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
+    defer { packedA.deallocate(); packedB.deallocate(); tile.deallocate() }
+    for ic in stride(from: 0, to: m, by: mc) {
+        let mb = min(mc, m - ic)
         for pc in stride(from: 0, to: k, by: kc) {
             let kb = min(kc, k - pc)
             let add = accumulate || pc > 0
-            let panels = (nb + nr - 1) / nr
-            let pack: @Sendable (Int) -> Void = { worker in
-                for panel in stride(from: worker, to: panels, by: workers) {
-                    let j0 = panel * nr
-                    packB(b, rows: pc, kb, columns: jc + j0, min(nr, nb - j0), nr: nr, into: pb.pointer + panel * kb * nr)
-                }
+            packA(a, rows: ic, mb, columns: pc, kb, mr: mr, into: packedA)
+            for jc in stride(from: 0, to: n, by: nc) {
+                let nb = min(nc, n - jc)
+                packB(b, rows: pc, kb, columns: jc, nb, nr: nr, into: packedB)
+                macroKernel(kernel, mb, nb, kb, packedA, packedB, c + ic * ldc + jc, ldc, add, tile: tile)
             }
-            if workers == 1 { pack(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: pack) }
-            let work: @Sendable (Int) -> Void = { worker in
-                let end = min(m, (worker + 1) * rowsPerWorker)
-                for ic in stride(from: worker * rowsPerWorker, to: end, by: mc) {
-                    let mb = min(mc, end - ic)
-                    packA(a, rows: ic, mb, columns: pc, kb, mr: mr, into: packedA[worker].pointer)
-                    macroKernel(kernel, mb, nb, kb, packedA[worker].pointer, pb.pointer, cc.pointer + ic * ldc + jc, ldc, add,
-                                tile: tiles[worker].pointer)
-                }
-            }
-            if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
         }
     }
 }
@@ -168,10 +184,11 @@ func macroKernel(_ kernel: GEMMKernel, _ mb: Int, _ nb: Int, _ kb: Int, _ packed
                  _ packedB: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool,
                  tile: UnsafeMutablePointer<Float>) {
     let (mr, nr) = (kernel.mr, kernel.nr)
-    for j0 in stride(from: 0, to: nb, by: nr) {
-        let b = packedB + (j0 / nr) * kb * nr
-        for i0 in stride(from: 0, to: mb, by: mr) {
-            let a = packedA + (i0 / mr) * kb * mr
+    // One sliver of A stays in L1 while the slivers of B stream past it from L2.
+    for i0 in stride(from: 0, to: mb, by: mr) {
+        let a = packedA + (i0 / mr) * kb * mr
+        for j0 in stride(from: 0, to: nb, by: nr) {
+            let b = packedB + (j0 / nr) * kb * nr
             let rows = min(mr, mb - i0), columns = min(nr, nb - j0)
             if rows == mr && columns == nr {
                 kernel.run(kb, a, b, c + i0 * ldc + j0, ldc, accumulate)

@@ -27,6 +27,11 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: "Only the rows whose op starts with this (gemm, critic, gen, im2col, wgan).")
+    var only: String?
+
+    func wanted(_ op: String) -> Bool { only.map { op.hasPrefix($0) } ?? true }
+
     func run() throws {
         #if DEBUG
         FileHandle.standardError.write(Data("warning: a debug build; for representative numbers run `swift run -c release normlab bench`\n".utf8))
@@ -37,7 +42,7 @@ struct Bench: ParsableCommand {
         var rows: [BenchRow] = []
         let numpy = compareNumPy ? try numPyTimes(threads: threads) : [:]
 
-        for n in [64, 128, 256, 512, 1024, 2048] {
+        for n in [64, 128, 256, 512, 1024, 2048] where wanted("gemm") {
             let a = try Tensor.randn([n, n]), b = try Tensor.randn([n, n])
             let flops = 2.0 * Double(n * n * n)
             let simd = try time(on: SIMDBackend()) { _ = try matmul(a, b) }
@@ -45,7 +50,7 @@ struct Bench: ParsableCommand {
             rows.append(BenchRow(op: "gemm", shape: "\(n)×\(n)×\(n)", flops: flops, reference: reference, simd: simd,
                                  numpy: numpy["\(n),\(n),\(n)"]))
         }
-        for layer in studyLayers {
+        for layer in studyLayers where wanted(layer.name) {
             let x = try Tensor.randn(layer.input), w = try Tensor.randn(layer.weight) * 0.05
             let forward: () throws -> Tensor = { try layer.forward(x, w) }
             let y = try forward()
@@ -59,14 +64,14 @@ struct Bench: ParsableCommand {
             let reference = quick ? nil : try time(on: ReferenceBackend(), repeats: 1, step)
             rows.append(BenchRow(op: layer.name + " fwd+bwd", shape: layer.description, flops: flops, reference: reference, simd: simd, numpy: nil))
         }
-        for (m, k, n) in [(64 * 16 * 16, 3 * 16, 64), (64 * 8 * 8, 64 * 16, 128), (64 * 4 * 4, 128 * 16, 256)] {
+        for (m, k, n) in [(64 * 16 * 16, 3 * 16, 64), (64 * 8 * 8, 64 * 16, 128), (64 * 4 * 4, 128 * 16, 256)] where wanted("im2col gemm") {
             let a = try Tensor.randn([m, k]), b = try Tensor.randn([k, n])
             let simd = try time(on: SIMDBackend()) { _ = try matmul(a, b) }
             rows.append(BenchRow(op: "im2col gemm", shape: "\(m)×\(k)×\(n)", flops: 2.0 * Double(m * k * n), reference: nil, simd: simd,
                                  numpy: numpy["\(m),\(k),\(n)"]))
         }
         report(rows, peak: peak)
-        if !quick { try wganIterations() }
+        if !quick && wanted("wgan") { try wganIterations() }
     }
 
     /// One WGAN-GP generator iteration of wgan_step.md's 32×32 network at batch 64 (5 critic

@@ -143,23 +143,26 @@ final class GEMMKernelTests: XCTestCase {
         var rng = RandomGenerator(seed: 106)
         print("GEMM kernels on this CPU: \(GEMMKernel.available.map(\.name))")
         for kernel in GEMMKernel.available {
-            for (m, k, n) in [(1, 1, 1), (13, 7, 33), (37, 300, 70), (200, 257, 65), (12, 32, 32)] {
+            // Past every blocking boundary too: k over kc, n over nc (and split by columns
+            // between threads, as C is wide), m over mc.
+            for (m, k, n) in [(1, 1, 1), (13, 7, 33), (37, 300, 70), (200, 257, 65), (12, 32, 32), (5, 700, 1100), (3100, 3, 17)] {
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                     let a = try Tensor.randn(ta ? [k, m] : [m, k], generator: &rng), b = try Tensor.randn(tb ? [n, k] : [k, n], generator: &rng)
                     Runtime.backend = ReferenceBackend()
                     let expected = try Tensor.matmulPrimitive(a, b, transposeA: ta, transposeB: tb)
                     Runtime.backend = SIMDBackend()
-                    for threads in [1, 3] {
-                        var c = [Float](repeating: .nan, count: m * n)
+                    for (threads, accumulate) in [(1, false), (3, false), (2, true)] {
+                        // Accumulating adds to what C holds: start from ones.
+                        var c = [Float](repeating: accumulate ? 1 : .nan, count: m * n)
                         a.withUnsafeBufferPointer { pa in
                             b.withUnsafeBufferPointer { pb in
                                 sgemm(m: m, n: n, k: k, a: MatrixView(base: pa.baseAddress!, rows: m, columns: k, transposed: ta),
                                       b: MatrixView(base: pb.baseAddress!, rows: k, columns: n, transposed: tb),
-                                      c: &c, ldc: n, threads: threads, kernel: kernel)
+                                      c: &c, ldc: n, accumulate: accumulate, threads: threads, kernel: kernel)
                             }
                         }
-                        assertClose(try Tensor(shape: [m, n], elements: c), expected, rtol: 1e-4, atol: 1e-4,
-                                    "\(kernel) \(m)×\(k)×\(n) Aᵀ \(ta) Bᵀ \(tb), \(threads) threads")
+                        assertClose(try Tensor(shape: [m, n], elements: c), accumulate ? try expected + 1 : expected, rtol: 1e-4, atol: 1e-4,
+                                    "\(kernel) \(m)×\(k)×\(n) Aᵀ \(ta) Bᵀ \(tb), \(threads) threads, accumulate \(accumulate)")
                     }
                 }
             }
