@@ -40,15 +40,13 @@ struct Bench: ParsableCommand {
         let kernel = GEMMKernel.best
         let peak = kernel.measurePeak()
         var rows: [BenchRow] = []
-        let numpy = compareNumPy ? try numPyTimes(threads: threads) : [:]
+        let numpy = compareNumPy ? try NumPyPeer(threads: threads) : nil
 
         for n in [64, 128, 256, 512, 1024, 2048] where wanted("gemm") {
-            let a = try Tensor.randn([n, n]), b = try Tensor.randn([n, n])
-            let flops = 2.0 * Double(n * n * n)
-            let simd = try time(on: SIMDBackend()) { _ = try matmul(a, b) }
-            let reference = (quick ? n <= 256 : n <= 512) ? try time(on: ReferenceBackend(), repeats: n >= 512 ? 1 : repeats) { _ = try matmul(a, b) } : nil
-            rows.append(BenchRow(op: "gemm", shape: "\(n)×\(n)×\(n)", flops: flops, reference: reference, simd: simd,
-                                 numpy: numpy["\(n),\(n),\(n)"]))
+            let reference = (quick ? n <= 256 : n <= 512) ? try time(on: ReferenceBackend(), repeats: n >= 512 ? 1 : repeats) {
+                _ = try matmul(Tensor.zeros([n, n]), Tensor.zeros([n, n]))
+            } : nil
+            rows.append(try gemmRow(op: "gemm", m: n, k: n, n: n, reference: reference, numpy: numpy))
         }
         for layer in studyLayers where wanted(layer.name) {
             let x = try Tensor.randn(layer.input), w = try Tensor.randn(layer.weight) * 0.05
@@ -65,10 +63,7 @@ struct Bench: ParsableCommand {
             rows.append(BenchRow(op: layer.name + " fwd+bwd", shape: layer.description, flops: flops, reference: reference, simd: simd, numpy: nil))
         }
         for (m, k, n) in [(64 * 16 * 16, 3 * 16, 64), (64 * 8 * 8, 64 * 16, 128), (64 * 4 * 4, 128 * 16, 256)] where wanted("im2col gemm") {
-            let a = try Tensor.randn([m, k]), b = try Tensor.randn([k, n])
-            let simd = try time(on: SIMDBackend()) { _ = try matmul(a, b) }
-            rows.append(BenchRow(op: "im2col gemm", shape: "\(m)×\(k)×\(n)", flops: 2.0 * Double(m * k * n), reference: nil, simd: simd,
-                                 numpy: numpy["\(m),\(k),\(n)"]))
+            rows.append(try gemmRow(op: "im2col gemm", m: m, k: k, n: n, reference: nil, numpy: numpy))
         }
         report(rows, peak: peak)
         if !quick && wanted("wgan") { try wganIterations() }
@@ -92,6 +87,36 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// A[m×k]·B[k×n] on the SIMD backend. With a NumPy peer, the two alternate batch by batch
+    /// (about 50 ms each), so a change in the machine's speed during the run (other tenants
+    /// of a VM) falls on both sides of the ratio alike.
+    func gemmRow(op: String, m: Int, k: Int, n: Int, reference: Double?, numpy: NumPyPeer?) throws -> BenchRow {
+        let a = try Tensor.randn([m, k]), b = try Tensor.randn([k, n])
+        let product = { _ = try matmul(a, b) }
+        let saved = Runtime.backend
+        defer { Runtime.backend = saved }
+        Runtime.backend = SIMDBackend()
+        try product()
+        let start = DispatchTime.now().uptimeNanoseconds
+        try product()
+        let batch = max(1, Int(0.05 / max(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 1e-7)))
+        var ours: [Double] = [], theirs: [Double] = []
+        for _ in 0..<repeats {
+            if let numpy {
+                theirs.append(try numpy.secondsPerProduct(m: m, k: k, n: n))
+                // OpenBLAS's idle worker threads spin for about 0.1 s after a call (measured
+                // here: 0.10–0.12 s of CPU after one 1024³ product), which would take a core
+                // from our batch. Let them go to sleep first.
+                if threads > 1 { usleep(200_000) }
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<batch { try product() }
+            ours.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(batch))
+        }
+        return BenchRow(op: op, shape: "\(m)×\(k)×\(n)", flops: 2.0 * Double(m * k * n), reference: reference, simd: median(ours),
+                        numpy: numpy == nil ? nil : median(theirs))
+    }
+
     /// Median seconds of `body` over `repeats` runs after one warm-up.
     func time(on backend: any Backend, repeats: Int? = nil, _ body: () throws -> Void) throws -> Double {
         let saved = Runtime.backend
@@ -104,8 +129,10 @@ struct Bench: ParsableCommand {
             try body()
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return samples.sorted()[samples.count / 2]
+        return median(samples)
     }
+
+    func median(_ samples: [Double]) -> Double { samples.sorted()[samples.count / 2] }
 
     func report(_ rows: [BenchRow], peak: Double) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -150,44 +177,69 @@ struct Bench: ParsableCommand {
         print("\nspeedup = reference / SIMD time; % peak of the measured FMA peak × threads; vs numpy = NumPy time / Normlab time (> 1: Normlab faster).")
     }
 
-    /// NumPy's matmul times (median of 7 batches, as ../shared/bench/numpy_gemm.py) for the GEMM shapes.
-    func numPyTimes(threads: Int) throws -> [String: Double] {
-        let script = """
-            import json, os, sys, time
-            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-                os.environ[var] = "\(threads)"
-            import numpy as np
-            shapes = [(n, n, n) for n in (64, 128, 256, 512, 1024, 2048)]
-            shapes += [(64 * 16 * 16, 3 * 16, 64), (64 * 8 * 8, 64 * 16, 128), (64 * 4 * 4, 128 * 16, 256)]
-            rng = np.random.default_rng(0)
-            out = {}
-            for m, k, n in shapes:
+}
+
+/// python3 with NumPy in a second process, timing np.matmul (OpenBLAS's sgemm) one batch at a
+/// time on request, in the way ../shared/bench/numpy_gemm.py does: float32, into a reused
+/// output, batches of about 50 ms.
+final class NumPyPeer {
+    let process = Process()
+    let requests = Pipe(), replies = Pipe()
+    var pending = Data()
+
+    static let script = """
+        import os, sys, time
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = sys.argv[1]
+        import numpy as np
+        rng = np.random.default_rng(0)
+        shape = None
+        for line in sys.stdin:
+            if tuple(map(int, line.split())) != shape:
+                shape = m, k, n = tuple(map(int, line.split()))
                 a = rng.standard_normal((m, k), dtype=np.float32); b = rng.standard_normal((k, n), dtype=np.float32)
                 c = np.empty((m, n), dtype=np.float32); np.matmul(a, b, out=c)
                 t0 = time.perf_counter(); np.matmul(a, b, out=c); one = max(time.perf_counter() - t0, 1e-7)
-                reps = max(1, int(0.05 / one)); times = []
-                for _ in range(7):
-                    t0 = time.perf_counter()
-                    for _ in range(reps): np.matmul(a, b, out=c)
-                    times.append((time.perf_counter() - t0) / reps)
-                out[f"{m},{k},{n}"] = sorted(times)[3]
-            print(json.dumps(out))
-            """
-        let process = Process()
+                reps = max(1, int(0.05 / one))
+            t0 = time.perf_counter()
+            for _ in range(reps): np.matmul(a, b, out=c)
+            print((time.perf_counter() - t0) / reps, flush=True)
+        """
+
+    init(threads: Int) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // These variables are set on some machines for old OpenBLAS builds and slow a current NumPy.
-        process.arguments = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        process.arguments = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "python3", "-c", Self.script, String(threads)]
+        process.standardInput = requests
+        process.standardOutput = replies
+        process.standardError = FileHandle.nullDevice
         do { try process.run() } catch {
             throw ValidationError("--compare-numpy needs python3 with NumPy: \(error.localizedDescription)")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    }
+
+    deinit {
+        // The child may hold its own copy of the pipe's write end, so closing ours need not
+        // end its loop: stop it outright.
+        process.terminate()
         process.waitUntilExit()
-        guard process.terminationStatus == 0, let times = try? JSONSerialization.jsonObject(with: data) as? [String: Double] else {
-            throw ValidationError("--compare-numpy needs python3 with NumPy (python3 -c 'import numpy' failed)")
+    }
+
+    /// Seconds per A[m×k]·B[k×n], averaged over one batch.
+    func secondsPerProduct(m: Int, k: Int, n: Int) throws -> Double {
+        try requests.fileHandleForWriting.write(contentsOf: Data("\(m) \(k) \(n)\n".utf8))
+        while !pending.contains(UInt8(ascii: "\n")) {
+            // availableData returns what the pipe holds; read(upToCount:) would wait for all 256 bytes.
+            let chunk = replies.fileHandleForReading.availableData
+            guard !chunk.isEmpty else {
+                throw ValidationError("--compare-numpy needs python3 with NumPy (python3 -c 'import numpy' failed)")
+            }
+            pending.append(chunk)
         }
-        return times
+        let line = String(decoding: pending.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        pending = Data(pending.dropFirst(line.utf8.count + 1))
+        guard let seconds = Double(line) else { throw ValidationError("NumPy replied '\(line)' instead of a time") }
+        return seconds
     }
 }
 
