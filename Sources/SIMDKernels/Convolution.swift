@@ -224,6 +224,8 @@ func scatter(_ grouped: UnsafePointer<Float>, first: Int, count: Int, channels: 
 /// y[n] = W · im2col(x[n])
 public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                _ s: ConvolutionShape, threads: Int) {
+    let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
+                              rows: s.outChannels, columns: s.patch)
     if groupSize(s) > 1 {
         let g = groupSize(s)
         let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
@@ -231,22 +233,19 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
         defer { col.deallocate(); out.deallocate() }
         forEachGroup(s) { first, count in
             groupColumns(x, first: first, count: count, col, s, threads: threads)
-            sgemm(m: s.outChannels, n: count * s.pixels, k: s.patch,
-                  a: MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
+            sgemm(a: weight, n: count * s.pixels,
                   b: MatrixView(base: col, rows: s.patch, columns: count * s.pixels, transposed: false),
                   c: out, ldc: count * s.pixels, threads: threads)
             scatter(out, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: y)
         }
         return
     }
-    let (xs, ws, ys) = (UnsafeSendable(x), UnsafeSendable(w), SendablePointer(pointer: y))
+    let (xs, ys) = (UnsafeSendable(x), SendablePointer(pointer: y))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let input = xs.pointer + n * s.inputSize
         if !s.isPointwise { im2col(input, col, s) }
         let columns = s.isPointwise ? input : UnsafePointer(col)
-        sgemm(m: s.outChannels, n: s.pixels, k: s.patch,
-              a: MatrixView(base: ws.pointer, rows: s.outChannels, columns: s.patch, transposed: false),
-              b: MatrixView(base: columns, rows: s.patch, columns: s.pixels, transposed: false),
+        sgemm(a: weight, n: s.pixels, b: MatrixView(base: columns, rows: s.patch, columns: s.pixels, transposed: false),
               c: ys.pointer + n * s.outputSize, ldc: s.pixels, threads: gemmThreads)
     }
 }
@@ -254,6 +253,8 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
 /// dx[n] = col2im(Wᵀ · dy[n])  (also the forward pass of a transposed convolution)
 public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                  _ s: ConvolutionShape, threads: Int) {
+    let weightT = PackedMatrix(MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
+                               rows: s.patch, columns: s.outChannels)
     if groupSize(s) > 1 {
         let g = groupSize(s)
         let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
@@ -262,8 +263,7 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
         let (cs, dxs) = (SendablePointer(pointer: col), SendablePointer(pointer: dx))
         forEachGroup(s) { first, count in
             gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
-            sgemm(m: s.patch, n: count * s.pixels, k: s.outChannels,
-                  a: MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
+            sgemm(a: weightT, n: count * s.pixels,
                   b: MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false),
                   c: col, ldc: count * s.pixels, threads: threads)
             parallel(count, threads: threads) { i in
@@ -272,11 +272,10 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
         }
         return
     }
-    let (dys, ws, dxs) = (UnsafeSendable(dy), UnsafeSendable(w), SendablePointer(pointer: dx))
+    let (dys, dxs) = (UnsafeSendable(dy), SendablePointer(pointer: dx))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let target = s.isPointwise ? dxs.pointer + n * s.inputSize : col
-        sgemm(m: s.patch, n: s.pixels, k: s.outChannels,
-              a: MatrixView(base: ws.pointer, rows: s.patch, columns: s.outChannels, transposed: true),
+        sgemm(a: weightT, n: s.pixels,
               b: MatrixView(base: dys.pointer + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
               c: target, ldc: s.pixels, threads: gemmThreads)
         if !s.isPointwise { col2im(col, dxs.pointer + n * s.inputSize, s) }

@@ -71,12 +71,58 @@ public struct MatrixView: @unchecked Sendable {
 
 struct SendablePointer<T>: @unchecked Sendable { let pointer: UnsafeMutablePointer<T> }
 
+/// op(A) packed once, whole, for a kernel: slivers of mr rows (the last zero-padded), each
+/// holding mr floats for every p in 0..<k. A convolution multiplies the same weight into every
+/// image of a batch; packed once, it is not packed again per image.
+public final class PackedMatrix: @unchecked Sendable {
+    public let rows: Int, columns: Int
+    let kernel: GEMMKernel
+    let base: UnsafeMutablePointer<Float>
+
+    public init(_ a: MatrixView, rows: Int, columns: Int, kernel: GEMMKernel = .best) {
+        (self.rows, self.columns, self.kernel) = (rows, columns, kernel)
+        base = .allocate(capacity: max(1, roundUp(rows, kernel.mr) * columns))
+        packA(a, rows: 0, rows, columns: 0, columns, mr: kernel.mr, into: base)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The packed rows from `row` (a multiple of mr) on, for columns from `column` on: slivers
+    /// `columns · mr` floats apart.
+    func slivers(row: Int, column: Int) -> UnsafeMutablePointer<Float> { base + row * columns + column * kernel.mr }
+}
+
+/// The left operand of a product: a matrix in memory, or one packed beforehand.
+enum LeftOperand {
+    case view(MatrixView)
+    case packed(PackedMatrix, firstRow: Int)
+
+    func rows(from start: Int) -> LeftOperand {
+        switch self {
+        case .view(var view): view.base += start * view.rowStride; return .view(view)
+        case .packed(let packed, let first): return .packed(packed, firstRow: first + start)
+        }
+    }
+}
+
 /// C[m×n] (row stride ldc) = A[m×k]·B[k×n], or += when `accumulate`. `threads` > 1 cuts C
 /// into equal bands of rows (or of columns, when C is wide and short) and computes each as an
 /// independent product: a thread packs what its band needs itself, which repeats a little
 /// packing and needs no synchronisation.
 public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
                   accumulate: Bool = false, threads: Int = 1, kernel: GEMMKernel = .best) {
+    sgemm(m: m, n: n, k: k, a: .view(a), b: b, c: c, ldc: ldc, accumulate: accumulate, threads: threads, kernel: kernel)
+}
+
+/// The same with A packed beforehand (m = a.rows, k = a.columns).
+public func sgemm(a: PackedMatrix, n: Int, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  accumulate: Bool = false, threads: Int = 1) {
+    sgemm(m: a.rows, n: n, k: a.columns, a: .packed(a, firstRow: 0), b: b, c: c, ldc: ldc, accumulate: accumulate,
+          threads: threads, kernel: a.kernel)
+}
+
+func sgemm(m: Int, n: Int, k: Int, a: LeftOperand, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
+           accumulate: Bool, threads: Int, kernel: GEMMKernel) {
     guard m > 0, n > 0 else { return }
     guard k > 0 else {
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
@@ -96,9 +142,8 @@ public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: Unsaf
         let start = min(length, worker * band), count = min(length, start + band) - start
         guard count > 0 else { return }
         if byRows {
-            var rows = a
-            rows.base += start * a.rowStride
-            gemmBlocked(m: count, n: n, k: k, a: rows, b: b, c: cc.pointer + start * ldc, ldc: ldc, accumulate: accumulate, kernel: kernel)
+            gemmBlocked(m: count, n: n, k: k, a: a.rows(from: start), b: b, c: cc.pointer + start * ldc, ldc: ldc,
+                        accumulate: accumulate, kernel: kernel)
         } else {
             var columns = b
             columns.base += start * b.columnStride
@@ -108,23 +153,31 @@ public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: Unsaf
 }
 
 /// The whole product on the calling thread.
-func gemmBlocked(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
+func gemmBlocked(m: Int, n: Int, k: Int, a: LeftOperand, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
                  accumulate: Bool, kernel: GEMMKernel) {
     let (mr, nr, kc, mc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.mc, kernel.nc)
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: roundUp(min(m, mc), mr) * min(k, kc))
+    let isPacked = if case .packed = a { true } else { false }
+    let scratchA = UnsafeMutablePointer<Float>.allocate(capacity: isPacked ? 1 : roundUp(min(m, mc), mr) * min(k, kc))
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: min(k, kc) * roundUp(min(n, nc), nr))
     let tile = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
-    defer { packedA.deallocate(); packedB.deallocate(); tile.deallocate() }
+    defer { scratchA.deallocate(); packedB.deallocate(); tile.deallocate() }
     for ic in stride(from: 0, to: m, by: mc) {
         let mb = min(mc, m - ic)
         for pc in stride(from: 0, to: k, by: kc) {
             let kb = min(kc, k - pc)
             let add = accumulate || pc > 0
-            packA(a, rows: ic, mb, columns: pc, kb, mr: mr, into: packedA)
+            let packedA: UnsafeMutablePointer<Float>, sliverStride: Int
+            switch a {
+            case .view(let view):
+                packA(view, rows: ic, mb, columns: pc, kb, mr: mr, into: scratchA)
+                (packedA, sliverStride) = (scratchA, kb * mr)
+            case .packed(let packed, let firstRow):
+                (packedA, sliverStride) = (packed.slivers(row: firstRow + ic, column: pc), k * mr)
+            }
             for jc in stride(from: 0, to: n, by: nc) {
                 let nb = min(nc, n - jc)
                 packB(b, rows: pc, kb, columns: jc, nb, nr: nr, into: packedB)
-                macroKernel(kernel, mb, nb, kb, packedA, packedB, c + ic * ldc + jc, ldc, add, tile: tile)
+                macroKernel(kernel, mb, nb, kb, packedA, sliverStride, packedB, c + ic * ldc + jc, ldc, add, tile: tile)
             }
         }
     }
@@ -180,13 +233,13 @@ func packA(_ a: MatrixView, rows ic: Int, _ mb: Int, columns pc: Int, _ kb: Int,
 }
 
 @inline(__always)
-func macroKernel(_ kernel: GEMMKernel, _ mb: Int, _ nb: Int, _ kb: Int, _ packedA: UnsafeMutablePointer<Float>,
+func macroKernel(_ kernel: GEMMKernel, _ mb: Int, _ nb: Int, _ kb: Int, _ packedA: UnsafeMutablePointer<Float>, _ sliverStride: Int,
                  _ packedB: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool,
                  tile: UnsafeMutablePointer<Float>) {
     let (mr, nr) = (kernel.mr, kernel.nr)
     // One sliver of A stays in L1 while the slivers of B stream past it from L2.
     for i0 in stride(from: 0, to: mb, by: mr) {
-        let a = packedA + (i0 / mr) * kb * mr
+        let a = packedA + (i0 / mr) * sliverStride
         for j0 in stride(from: 0, to: nb, by: nr) {
             let b = packedB + (j0 / nr) * kb * nr
             let rows = min(mr, mb - i0), columns = min(nr, nb - j0)

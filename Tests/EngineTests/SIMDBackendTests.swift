@@ -164,6 +164,20 @@ final class GEMMKernelTests: XCTestCase {
                         assertClose(try Tensor(shape: [m, n], elements: c), accumulate ? try expected + 1 : expected, rtol: 1e-4, atol: 1e-4,
                                     "\(kernel) \(m)×\(k)×\(n) Aᵀ \(ta) Bᵀ \(tb), \(threads) threads, accumulate \(accumulate)")
                     }
+                    // A packed beforehand, as a convolution's weight is.
+                    for threads in [1, 3] {
+                        var c = [Float](repeating: .nan, count: m * n)
+                        a.withUnsafeBufferPointer { pa in
+                            b.withUnsafeBufferPointer { pb in
+                                let packed = PackedMatrix(MatrixView(base: pa.baseAddress!, rows: m, columns: k, transposed: ta),
+                                                          rows: m, columns: k, kernel: kernel)
+                                sgemm(a: packed, n: n, b: MatrixView(base: pb.baseAddress!, rows: k, columns: n, transposed: tb),
+                                      c: &c, ldc: n, threads: threads)
+                            }
+                        }
+                        assertClose(try Tensor(shape: [m, n], elements: c), expected, rtol: 1e-4, atol: 1e-4,
+                                    "\(kernel) packed A \(m)×\(k)×\(n) Aᵀ \(ta) Bᵀ \(tb), \(threads) threads")
+                    }
                 }
             }
         }
