@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,15 +27,45 @@ func collapse(_ dims: [Int], _ strides: [[Int]]) -> (dims: [Int], strides: [[Int
 }
 
 /// Calls `row(offsets, count, innerStrides)` for every run along the innermost merged axis,
-/// with each operand's offset at the start of the run.
+/// with each operand's offset at the start of the run. With `threads` > 1 and enough elements
+/// to pay for a thread, the outermost merged axis is cut into one part per thread: for
+/// operations whose runs write disjoint outputs.
 @inline(__always)
-func forEachRow(_ dims: [Int], _ strides: [[Int]], _ row: (_ offsets: [Int], _ count: Int, _ inner: [Int]) -> Void) {
+func forEachRow(_ dims: [Int], _ strides: [[Int]], threads: Int = 1, _ row: (_ offsets: [Int], _ count: Int, _ inner: [Int]) -> Void) {
     let (d, s) = collapse(dims, strides)
+    let parts = min(threads, d[0], d.reduce(1, *) >= parallelElementwiseMinimum ? threads : 1)
+    if parts <= 1 {
+        walkRows(d, s, from: 0, to: d[0], row)
+        return
+    }
+    withoutActuallyEscaping(row) { row in
+        let shared = UncheckedSendable(value: row)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            walkRows(d, s, from: d[0] * part / parts, to: d[0] * (part + 1) / parts, shared.value)
+        }
+    }
+}
+
+/// Below this many elements an elementwise op stays on one thread (waking a second costs
+/// about as much as 64K additions).
+let parallelElementwiseMinimum = 1 << 16
+
+struct UncheckedSendable<T>: @unchecked Sendable { let value: T }
+
+/// The runs whose outermost index lies in start..<end, in order (collapsed dims and strides).
+@inline(__always)
+func walkRows(_ d: [Int], _ s: [[Int]], from start: Int, to end: Int, _ row: (_ offsets: [Int], _ count: Int, _ inner: [Int]) -> Void) {
     let rank = d.count
     let inner = s.map { $0[rank - 1] }
+    if rank == 1 {
+        // One run: the part is a stretch of it.
+        if end > start { row(s.map { $0[0] * start }, end - start, inner) }
+        return
+    }
     var index = [Int](repeating: 0, count: rank)
-    var offsets = [Int](repeating: 0, count: s.count)
-    let rows = d.dropLast().reduce(1, *)
+    index[0] = start
+    var offsets = s.map { $0[0] * start }
+    let rows = (end - start) * d.dropFirst().dropLast().reduce(1, *)
     for _ in 0..<rows {
         row(offsets, d[rank - 1], inner)
         // Advance the odometer over the outer axes.
@@ -56,10 +87,10 @@ public enum BinaryKernel: Sendable {
 
 /// out = a ∘ b over `dims`, operands through strides, out contiguous.
 public func binary(_ op: BinaryKernel, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>, _ bStrides: [Int],
-                   _ out: UnsafeMutablePointer<Float>, dims: [Int]) {
+                   _ out: UnsafeMutablePointer<Float>, dims: [Int], threads: Int = 1) {
     var outStrides = [Int](repeating: 1, count: dims.count)
     for axis in stride(from: dims.count - 2, through: 0, by: -1) { outStrides[axis] = outStrides[axis + 1] * dims[axis + 1] }
-    forEachRow(dims, [aStrides, bStrides, outStrides]) { offsets, n, inner in
+    forEachRow(dims, [aStrides, bStrides, outStrides], threads: threads) { offsets, n, inner in
         let (pa, pb, po) = (a + offsets[0], b + offsets[1], out + offsets[2])
         switch op {
         case .add: zipRow(pa, inner[0], pb, inner[1], po, n, +)
@@ -105,10 +136,10 @@ func scalarRow(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, 
 
 /// out = cond ≠ 0 ? a : b
 public func select(_ cond: UnsafePointer<Float>, _ cStrides: [Int], _ a: UnsafePointer<Float>, _ aStrides: [Int],
-                   _ b: UnsafePointer<Float>, _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, dims: [Int]) {
+                   _ b: UnsafePointer<Float>, _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, dims: [Int], threads: Int = 1) {
     var outStrides = [Int](repeating: 1, count: dims.count)
     for axis in stride(from: dims.count - 2, through: 0, by: -1) { outStrides[axis] = outStrides[axis + 1] * dims[axis + 1] }
-    forEachRow(dims, [cStrides, aStrides, bStrides, outStrides]) { o, n, s in
+    forEachRow(dims, [cStrides, aStrides, bStrides, outStrides], threads: threads) { o, n, s in
         let (pc, pa, pb, po) = (cond + o[0], a + o[1], b + o[2], out + o[3])
         for i in 0..<n { po[i] = pc[i * s[0]] != 0 ? pa[i * s[1]] : pb[i * s[2]] }
     }
@@ -116,8 +147,8 @@ public func select(_ cond: UnsafePointer<Float>, _ cStrides: [Int], _ a: UnsafeP
 
 /// destination[index] = source[index]: contiguous runs become memory copies.
 public func copy(_ source: UnsafePointer<Float>, _ sourceStrides: [Int], _ destination: UnsafeMutablePointer<Float>,
-                 _ destinationStrides: [Int], dims: [Int]) {
-    forEachRow(dims, [sourceStrides, destinationStrides]) { o, n, s in
+                 _ destinationStrides: [Int], dims: [Int], threads: Int = 1) {
+    forEachRow(dims, [sourceStrides, destinationStrides], threads: threads) { o, n, s in
         let (from, to) = (source + o[0], destination + o[1])
         if s[0] == 1 && s[1] == 1 { to.update(from: from, count: n) }
         else if s[0] == 0 { for i in 0..<n { to[i * s[1]] = from[0] } }
@@ -130,7 +161,13 @@ public enum UnaryKernel: Sendable {
 }
 
 /// y = f(x) elementwise over `count` contiguous elements.
-public func unary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+public func unary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, threads: Int = 1) {
+    forEachRow([count], [[1], [1]], threads: threads) { offsets, count, _ in
+        unaryRun(op, x + offsets[0], y + offsets[1], count: count)
+    }
+}
+
+func unaryRun(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
     switch op {
     case .neg: mapSIMD(x, y, count) { -$0 }
     case .relu: mapSIMD(x, y, count) { $0.replacing(with: 0, where: $0 .< 0) }

@@ -95,6 +95,18 @@ final class SIMDBackendTests: XCTestCase {
         try compare("relu of NaN", exact: true) { try relu(Tensor([.nan, -1, 2])) }
     }
 
+    /// Ops over more than 64K elements are cut between threads along their outermost axis.
+    func testLargeElementwiseIsExactOnEveryThreadCount() throws {
+        var rng = RandomGenerator(seed: 107)
+        let images = try Tensor.randn([7, 5, 41, 43], generator: &rng), bias = try Tensor.randn([1, 5, 1, 1], generator: &rng)
+        let long = try Tensor.randn([70_001], generator: &rng)
+        try compare("bias add over a batch", exact: true) { try images + bias }
+        try compare("one long run", exact: true) { try long * 2 - 1 }
+        try compare("leaky ReLU's where", exact: true) { try Tensor.where(images .> 0, images, images * 0.2) }
+        try compare("exp over a batch", exact: true) { try exp(images) }
+        try compare("a permuted copy", exact: true) { try images.permuted([3, 1, 0, 2]) }
+    }
+
     func testMovementIsExact() throws {
         var rng = RandomGenerator(seed: 103)
         let x = try Tensor.randn([2, 3, 5, 7], generator: &rng)

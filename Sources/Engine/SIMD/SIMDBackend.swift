@@ -25,7 +25,7 @@ public struct SIMDBackend: Backend {
         case .cos: kernel = .cos
         case .pow(let p): kernel = p == 2 ? .square : .pow(p)
         }
-        SIMDKernels.unary(kernel, source, target, count: x.count)
+        SIMDKernels.unary(kernel, source, target, count: x.count, threads: Runtime.threads)
     }
 
     public func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>) {
@@ -43,12 +43,12 @@ public struct SIMDBackend: Backend {
         case .greater: kernel = .greater
         case .greaterEqual: kernel = .greaterEqual
         }
-        SIMDKernels.binary(kernel, a.base, a.strides, b.base, b.strides, target, dims: shape.dims)
+        SIMDKernels.binary(kernel, a.base, a.strides, b.base, b.strides, target, dims: shape.dims, threads: Runtime.threads)
     }
 
     public func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>) {
         guard let target = out.baseAddress, !out.isEmpty else { return }
-        SIMDKernels.select(cond.base, cond.strides, a.base, a.strides, b.base, b.strides, target, dims: shape.dims)
+        SIMDKernels.select(cond.base, cond.strides, a.base, a.strides, b.base, b.strides, target, dims: shape.dims, threads: Runtime.threads)
     }
 
     public func reduce(_ op: ReduceOp, _ x: UnsafeBufferPointer<Float>, shape: Shape, axes: [Int], _ out: UnsafeMutableBufferPointer<Float>) {
@@ -60,7 +60,7 @@ public struct SIMDBackend: Backend {
 
     public func copy(_ source: StridedView, shape: Shape, to destination: MutableStridedView) {
         guard shape.count > 0 else { return }
-        SIMDKernels.copy(source.base, source.strides, destination.base, destination.strides, dims: shape.dims)
+        SIMDKernels.copy(source.base, source.strides, destination.base, destination.strides, dims: shape.dims, threads: Runtime.threads)
     }
 
     public func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ d: MatmulDims) {
