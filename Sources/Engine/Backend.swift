@@ -29,6 +29,10 @@ public protocol Backend: Sendable {
 public enum UnaryOp: Hashable, Sendable {
     case neg, exp, log, sqrt, tanh, sigmoid, relu, abs, sign, sin, cos
     case pow(Float)
+    /// x where x > 0, slope·x elsewhere: one pass instead of a comparison, a product and a select.
+    case leakyRelu(slope: Float)
+    /// Its derivative, 1 where x > 0 and slope elsewhere: piecewise constant.
+    case leakyReluSlope(Float)
 
     /// The scalar function, in one place for every backend.
     public var function: @Sendable (Float) -> Float {
@@ -40,6 +44,8 @@ public enum UnaryOp: Hashable, Sendable {
         case .tanh: return { tanhf($0) }
         case .sigmoid: return { 1 / (1 + expf(-$0)) }
         case .relu: return { $0 < 0 ? 0 : $0 }   // NaN passes through, as in PyTorch
+        case .leakyRelu(let slope): return { $0 > 0 ? $0 : slope * $0 }   // NaN passes through
+        case .leakyReluSlope(let slope): return { $0 > 0 ? 1 : slope }
         case .abs: return { Swift.abs($0) }
         case .sign: return { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
         case .sin: return { sinf($0) }

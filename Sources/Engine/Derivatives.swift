@@ -23,6 +23,8 @@ func vectorJacobianProduct(_ primitive: Primitive, inputs x: [Tensor], output y:
         case .tanh: return [try g * (1 - y * y)]                // d tanh a = 1 − tanh²a
         case .sigmoid: return [try g * y * (1 - y)]             // d σ(a) = σ(a)(1 − σ(a))
         case .relu: return [try g * (a .> 0)]                   // step function, a constant mask
+        case .leakyRelu(let slope): return [try g * Tensor.unary(.leakyReluSlope(slope), a)]   // 1 or slope, a constant mask
+        case .leakyReluSlope: return [nil]                      // piecewise constant
         case .abs: return [try g * sign(a)]                     // d|a| = sign a
         case .sign: return [nil]                                // piecewise constant
         case .sin: return [try g * cos(a)]

@@ -48,7 +48,7 @@ public func pow(_ x: Tensor, _ y: Tensor) throws -> Tensor { try exp(y * log(x))
 public func rsqrt(_ x: Tensor) throws -> Tensor { try pow(x, Float(-0.5)) }
 /// x where x > 0, slope·x elsewhere.
 public func leakyRelu(_ x: Tensor, slope: Float = 0.01) throws -> Tensor {
-    try Tensor.where(x .> 0, x, x * Tensor(slope))
+    try Tensor.unary(.leakyRelu(slope: slope), x)
 }
 /// The larger of a and b elementwise (a on ties).
 public func maximum(_ a: Tensor, _ b: Tensor) throws -> Tensor { try Tensor.where(a .>= b, a, b) }

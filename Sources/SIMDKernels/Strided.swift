@@ -157,7 +157,7 @@ public func copy(_ source: UnsafePointer<Float>, _ sourceStrides: [Int], _ desti
 }
 
 public enum UnaryKernel: Sendable {
-    case neg, exp, log, sqrt, tanh, sigmoid, relu, abs, sign, sin, cos, square, pow(Float)
+    case neg, exp, log, sqrt, tanh, sigmoid, relu, abs, sign, sin, cos, square, pow(Float), leakyRelu(Float), leakyReluSlope(Float)
 }
 
 /// y = f(x) elementwise over `count` contiguous elements.
@@ -171,6 +171,8 @@ func unaryRun(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePo
     switch op {
     case .neg: mapSIMD(x, y, count) { -$0 }
     case .relu: mapSIMD(x, y, count) { $0.replacing(with: 0, where: $0 .< 0) }
+    case .leakyRelu(let slope): mapSIMD(x, y, count) { $0.replacing(with: slope * $0, where: .!($0 .> 0)) }
+    case .leakyReluSlope(let slope): mapSIMD(x, y, count) { SIMD8(repeating: slope).replacing(with: 1, where: $0 .> 0) }
     case .abs: mapSIMD(x, y, count) { $0.replacing(with: -$0, where: $0 .< 0) }
     case .sqrt: mapSIMD(x, y, count) { $0.squareRoot() }
     case .square: mapSIMD(x, y, count) { $0 * $0 }

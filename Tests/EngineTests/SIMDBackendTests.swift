@@ -93,6 +93,8 @@ final class SIMDBackendTests: XCTestCase {
         try compare("square", exact: true) { try pow(x, 2) }
         try compare("pow", exact: true) { try pow(positive, Float(1.7)) }
         try compare("relu of NaN", exact: true) { try relu(Tensor([.nan, -1, 2])) }
+        try compare("leaky relu", exact: true) { try leakyRelu(x, slope: 0.2) }
+        try compare("leaky relu of NaN, ±0", exact: true) { try leakyRelu(Tensor([.nan, -1, 2, 0, -0.0]), slope: 0.2) }
     }
 
     /// Ops over more than 64K elements are cut between threads along their outermost axis.

@@ -24,6 +24,8 @@ public struct SIMDBackend: Backend {
         case .sin: kernel = .sin
         case .cos: kernel = .cos
         case .pow(let p): kernel = p == 2 ? .square : .pow(p)
+        case .leakyRelu(let slope): kernel = .leakyRelu(slope)
+        case .leakyReluSlope(let slope): kernel = .leakyReluSlope(slope)
         }
         SIMDKernels.unary(kernel, source, target, count: x.count, threads: Runtime.threads)
     }
