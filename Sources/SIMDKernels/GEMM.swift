@@ -194,10 +194,13 @@ func packB(_ b: MatrixView, rows pc: Int, _ kb: Int, columns jc: Int, _ nb: Int,
         let width = min(nr, nb - j0)
         if b.columnStride == 1 && width == nr {
             for p in 0..<kb {
-                let src = b.base + (pc + p) * b.rowStride + jc + j0
-                dst.update(from: src, count: nr)
+                copyShort(b.base + (pc + p) * b.rowStride + jc + j0, to: dst, count: nr)
                 dst += nr
             }
+        } else if b.rowStride == 1 && width == nr && nr % 8 == 0 {
+            // Transposed B (a convolution's weight gradient): each column runs along p.
+            packTransposed(b.base + pc + (jc + j0) * b.columnStride, lineStride: b.columnStride, lines: nr, length: kb, into: dst)
+            dst += kb * nr
         } else {
             for p in 0..<kb {
                 let row = b.base + (pc + p) * b.rowStride
@@ -217,10 +220,13 @@ func packA(_ a: MatrixView, rows ic: Int, _ mb: Int, columns pc: Int, _ kb: Int,
         if a.rowStride == 1 && height == mr {
             // Transposed A: the mr rows of one column are adjacent.
             for p in 0..<kb {
-                let src = a.base + (ic + i0) + (pc + p) * a.columnStride
-                dst.update(from: src, count: mr)
+                copyShort(a.base + (ic + i0) + (pc + p) * a.columnStride, to: dst, count: mr)
                 dst += mr
             }
+        } else if a.columnStride == 1 && height == mr && mr % 4 == 0 {
+            // Row-major A: each row runs along p.
+            packTransposed(a.base + (ic + i0) * a.rowStride + pc, lineStride: a.rowStride, lines: mr, length: kb, into: dst)
+            dst += kb * mr
         } else {
             for p in 0..<kb {
                 for i in 0..<mr {
@@ -230,6 +236,84 @@ func packA(_ a: MatrixView, rows ic: Int, _ mb: Int, columns pc: Int, _ kb: Int,
             }
         }
     }
+}
+
+/// A copy of a few dozen floats inline: memmove's call costs as much as the copy at this size.
+@inline(__always)
+func copyShort(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    var i = 0
+    while i + 8 <= count { to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self), toByteOffset: 4 * i, as: Lanes8.self); i += 8 }
+    while i < count { destination[i] = source[i]; i += 1 }
+}
+
+/// dst[p·lines + l] = line l's element p, for `lines` lines (a multiple of 4) each contiguous
+/// along p and `lineStride` apart: the packing of the operand whose p axis is contiguous. Blocks
+/// of 8 p are transposed in registers, 3× faster than gathering element by element.
+@inline(__always)
+func packTransposed(_ first: UnsafePointer<Float>, lineStride: Int, lines: Int, length: Int, into dst: UnsafeMutablePointer<Float>) {
+    var p = 0
+    while p + 8 <= length {
+        var l = 0
+        while l + 8 <= lines {
+            transpose8x8(first + l * lineStride + p, lineStride: lineStride, into: dst + p * lines + l, stride: lines)
+            l += 8
+        }
+        if l < lines { transpose4x8(first + l * lineStride + p, lineStride: lineStride, into: dst + p * lines + l, stride: lines) }
+        p += 8
+    }
+    while p < length {
+        for l in 0..<lines { dst[p * lines + l] = first[l * lineStride + p] }
+        p += 1
+    }
+}
+
+// Transposes by the perfect unshuffle: each stage sends the even lanes of rows 2i and 2i+1 to
+// row i and the odd lanes to row i + rows/2, which rotates the bits of (row, lane) by one.
+// After three stages the 3 lane bits lead: row q holds lane q of every input row. (Tuples,
+// not arrays, so that everything stays in registers.)
+
+typealias Lanes8 = SIMD8<Float>
+
+@inline(__always)
+func unshuffle(_ r: inout (Lanes8, Lanes8, Lanes8, Lanes8, Lanes8, Lanes8, Lanes8, Lanes8)) {
+    let p0 = SIMD16(lowHalf: r.0, highHalf: r.1), p1 = SIMD16(lowHalf: r.2, highHalf: r.3)
+    let p2 = SIMD16(lowHalf: r.4, highHalf: r.5), p3 = SIMD16(lowHalf: r.6, highHalf: r.7)
+    r = (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf)
+}
+
+@inline(__always)
+func unshuffle(_ r: inout (Lanes8, Lanes8, Lanes8, Lanes8)) {
+    let p0 = SIMD16(lowHalf: r.0, highHalf: r.1), p1 = SIMD16(lowHalf: r.2, highHalf: r.3)
+    r = (p0.evenHalf, p1.evenHalf, p0.oddHalf, p1.oddHalf)
+}
+
+/// dst[q·stride + i] = line i's element q, for 8 lines and q in 0..<8.
+@inline(__always)
+func transpose8x8(_ src: UnsafePointer<Float>, lineStride: Int, into dst: UnsafeMutablePointer<Float>, stride: Int) {
+    let raw = UnsafeRawPointer(src)
+    @inline(__always) func line(_ i: Int) -> Lanes8 { raw.loadUnaligned(fromByteOffset: 4 * i * lineStride, as: Lanes8.self) }
+    var r = (line(0), line(1), line(2), line(3), line(4), line(5), line(6), line(7))
+    unshuffle(&r); unshuffle(&r); unshuffle(&r)
+    let out = UnsafeMutableRawPointer(dst)
+    @inline(__always) func store(_ v: Lanes8, _ q: Int) { out.storeBytes(of: v, toByteOffset: 4 * q * stride, as: Lanes8.self) }
+    store(r.0, 0); store(r.1, 1); store(r.2, 2); store(r.3, 3); store(r.4, 4); store(r.5, 5); store(r.6, 6); store(r.7, 7)
+}
+
+/// The same for 4 lines: after the three stages row j holds element 2j of the 4 lines, then
+/// element 2j + 1.
+@inline(__always)
+func transpose4x8(_ src: UnsafePointer<Float>, lineStride: Int, into dst: UnsafeMutablePointer<Float>, stride: Int) {
+    let raw = UnsafeRawPointer(src)
+    @inline(__always) func line(_ i: Int) -> Lanes8 { raw.loadUnaligned(fromByteOffset: 4 * i * lineStride, as: Lanes8.self) }
+    var r = (line(0), line(1), line(2), line(3))
+    unshuffle(&r); unshuffle(&r); unshuffle(&r)
+    let out = UnsafeMutableRawPointer(dst)
+    @inline(__always) func store(_ v: Lanes8, _ j: Int) {
+        out.storeBytes(of: v.lowHalf, toByteOffset: 4 * 2 * j * stride, as: SIMD4<Float>.self)
+        out.storeBytes(of: v.highHalf, toByteOffset: 4 * (2 * j + 1) * stride, as: SIMD4<Float>.self)
+    }
+    store(r.0, 0); store(r.1, 1); store(r.2, 2); store(r.3, 3)
 }
 
 @inline(__always)

@@ -109,6 +109,7 @@ struct Bench: ParsableCommand {
                 // from our batch. Let them go to sleep first.
                 if threads > 1 { usleep(200_000) }
             }
+            try product()   // untimed, as NumPy's batch starts with one: both sides start warm
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<batch { try product() }
             ours.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(batch))
@@ -181,7 +182,7 @@ struct Bench: ParsableCommand {
 
 /// python3 with NumPy in a second process, timing np.matmul (OpenBLAS's sgemm) one batch at a
 /// time on request, in the way ../shared/bench/numpy_gemm.py does: float32, into a reused
-/// output, batches of about 50 ms.
+/// output, batches of about 50 ms, each after one untimed product.
 final class NumPyPeer {
     let process = Process()
     let requests = Pipe(), replies = Pipe()
@@ -201,6 +202,7 @@ final class NumPyPeer {
                 c = np.empty((m, n), dtype=np.float32); np.matmul(a, b, out=c)
                 t0 = time.perf_counter(); np.matmul(a, b, out=c); one = max(time.perf_counter() - t0, 1e-7)
                 reps = max(1, int(0.05 / one))
+            np.matmul(a, b, out=c)
             t0 = time.perf_counter()
             for _ in range(reps): np.matmul(a, b, out=c)
             print((time.perf_counter() - t0) / reps, flush=True)
