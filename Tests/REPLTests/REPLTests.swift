@@ -196,3 +196,28 @@ final class TerminalREPLTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: home.appendingPathComponent(".normlab_history").path), "the history is kept")
     }
 }
+
+/// `normlab bench` in a small configuration: its JSON, and the side-by-side NumPy timings where
+/// python3 has NumPy (the figures themselves are for `swift run -c release normlab bench`).
+final class BenchCommandTests: XCTestCase {
+    func testBenchReportsRowsAndNumPyTimesSideBySide() throws {
+        let numpy = Process()
+        numpy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        numpy.arguments = ["python3", "-c", "import numpy"]
+        numpy.standardError = FileHandle.nullDevice
+        let hasNumPy = (try? numpy.run()) != nil && { numpy.waitUntilExit(); return numpy.terminationStatus == 0 }()
+        let arguments = ["bench", "--quick", "--only", "im2col", "--repeats", "1", "--threads", "1", "--json"] + (hasNumPy ? ["--compare-numpy"] : [])
+        let result = try runPiped(arguments, input: "")
+        XCTAssertEqual(result.status, 0, result.output)
+        // The debug build warns on stderr first; the JSON is the rest.
+        let json = try XCTUnwrap(result.output.firstIndex(of: "{").map { String(result.output[$0...]) }, result.output)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let rows = try XCTUnwrap(report["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["shape"] as? String }, ["16384×48×64", "4096×1024×128", "1024×2048×256"])
+        for row in rows {
+            XCTAssertGreaterThan(row["simd_seconds"] as? Double ?? 0, 0)
+            if hasNumPy { XCTAssertGreaterThan(row["numpy_seconds"] as? Double ?? 0, 0, "\(row)") }
+        }
+        if !hasNumPy { throw XCTSkip("python3 with NumPy is not available: the bench ran without --compare-numpy") }
+    }
+}
