@@ -1,24 +1,8 @@
+import SIMDKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-#endif
-
-/// Tensors of up to tens of MB are allocated and freed on every op. By default glibc serves
-/// blocks over 128 KiB with mmap and returns them with munmap, so the next tensor of the same
-/// size gets fresh pages that the kernel must fault in and clear: 7% of a training step. Kept
-/// in the heap, a freed block's warm pages are reused. (glibc caps the threshold at 32 MiB.)
-private let keepFreedTensorsInTheHeap: Void = {
-    #if canImport(Glibc)
-    let (trimThreshold, mmapThreshold): (Int32, Int32) = (-1, -3)   // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD in <malloc.h>
-    _ = mallopt(mmapThreshold, 32 << 20)
-    _ = mallopt(trimThreshold, 1 << 30)
-    #endif
-}()
-
-#if canImport(Glibc)
-// <malloc.h> is not part of Swift's Glibc module.
-@_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
 
 /// Contiguous Float32 elements, shared between tensor values. Tensors never write into a
@@ -36,7 +20,7 @@ final class Storage: @unchecked Sendable {
         guard !overflow, bytes <= limit else {
             throw EngineError.allocationTooLarge(op: op, shape: shape, bytes: overflow ? Int.max : bytes, limit: limit)
         }
-        _ = keepFreedTensorsInTheHeap
+        _ = SIMDKernels.heapSetUp
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, max(bytes, 64)) == 0, let raw else {
             throw EngineError.outOfMemory(op: op, shape: shape, bytes: bytes)

@@ -160,6 +160,7 @@ func crop(_ padded: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, _
 /// With fewer images than threads, the GEMMs themselves are threaded instead.
 func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int,
                   _ body: @escaping @Sendable (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
+    _ = heapSetUp
     let workers = max(1, min(threads, s.batch))
     let gemmThreads = s.batch < threads ? threads : 1
     let buffers = (0..<workers).map { _ in SendablePointer(pointer: UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))) }

@@ -123,6 +123,7 @@ public func sgemm(a: PackedMatrix, n: Int, b: MatrixView, c: UnsafeMutablePointe
 
 func sgemm(m: Int, n: Int, k: Int, a: LeftOperand, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
            accumulate: Bool, threads: Int, kernel: GEMMKernel) {
+    _ = heapSetUp
     guard m > 0, n > 0 else { return }
     guard k > 0 else {
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }

@@ -106,8 +106,11 @@ struct Bench: ParsableCommand {
                 theirs.append(try numpy.secondsPerProduct(m: m, k: k, n: n))
                 // OpenBLAS's idle worker threads spin for about 0.1 s after a call (measured
                 // here: 0.10–0.12 s of CPU after one 1024³ product), which would take a core
-                // from our batch. Let them go to sleep first.
-                if threads > 1 { usleep(200_000) }
+                // from our batch, so wait them out; but wait busy, on every thread: a VM core
+                // that sat idle for 0.2 s wakes slowly for the next tens of ms (a 2-thread
+                // 512³ product measured 0.95 ms after busy waiting, 1.8 ms after sleeping),
+                // while NumPy's batch always follows ours without a pause.
+                if threads > 1 { busyWait(seconds: 0.2, threads: threads) }
             }
             try product()   // untimed, as NumPy's batch starts with one: both sides start warm
             let start = DispatchTime.now().uptimeNanoseconds
@@ -131,6 +134,13 @@ struct Bench: ParsableCommand {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return median(samples)
+    }
+
+    func busyWait(seconds: Double, threads: Int) {
+        let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            while DispatchTime.now().uptimeNanoseconds < end {}
+        }
     }
 
     func median(_ samples: [Double]) -> Double { samples.sorted()[samples.count / 2] }
