@@ -111,7 +111,71 @@ enum LeftOperand {
 /// packing and needs no synchronisation.
 public func sgemm(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int,
                   accumulate: Bool = false, threads: Int = 1, kernel: GEMMKernel = .best) {
+    if (m == 1 || n == 1) && k > 0 {
+        matrixVector(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)
+        return
+    }
     sgemm(m: m, n: n, k: k, a: .view(a), b: b, c: c, ldc: ldc, accumulate: accumulate, threads: threads, kernel: kernel)
+}
+
+/// C = op(A)·x (n = 1) or xᵀ·op(B) (m = 1): a matrix-vector product, as in spectral norm's
+/// power iteration. Nothing is reused, so packing cannot pay, and a 12×32 register tile would
+/// do 12 or 32 times the work: dot products where the matrix's rows run along p, otherwise
+/// a sum of scaled rows.
+func matrixVector(m: Int, n: Int, k: Int, a: MatrixView, b: MatrixView, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    // As xᵀ·op(B) with x of length k and op(B) of k × count, into `count` outputs `stride` apart.
+    let (vector, vectorStride, matrix, count, stride): (UnsafePointer<Float>, Int, MatrixView, Int, Int) = n == 1
+        ? (b.base, b.rowStride, MatrixView(base: a.base, rowStride: a.columnStride, columnStride: a.rowStride), m, ldc)
+        : (a.base, a.columnStride, b, n, 1)
+    if matrix.rowStride == 1 && vectorStride == 1 {
+        // Output j is the dot product of x with a contiguous line of the matrix.
+        for j in 0..<count {
+            let d = dot(vector, matrix.base + j * matrix.columnStride, k)
+            c[j * stride] = accumulate ? c[j * stride] + d : d
+        }
+    } else if matrix.columnStride == 1 && stride == 1 {
+        // Outputs are contiguous along each matrix row: add x[p]·row p.
+        if !accumulate { c.update(repeating: 0, count: count) }
+        for p in 0..<k { axpy(vector[p * vectorStride], matrix.base + p * matrix.rowStride, c, count) }
+    } else {
+        for j in 0..<count {
+            var d: Float = 0
+            for p in 0..<k { d += vector[p * vectorStride] * matrix.base[p * matrix.rowStride + j * matrix.columnStride] }
+            c[j * stride] = accumulate ? c[j * stride] + d : d
+        }
+    }
+}
+
+/// Σ x[i]·y[i] over contiguous x and y, in four 8-lane partial sums.
+@inline(__always)
+func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Float {
+    let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
+    var s0 = Lanes8(), s1 = Lanes8(), s2 = Lanes8(), s3 = Lanes8()
+    var i = 0
+    @inline(__always) func load(_ r: UnsafeRawPointer, _ at: Int) -> Lanes8 { r.loadUnaligned(fromByteOffset: 4 * at, as: Lanes8.self) }
+    while i + 32 <= count {
+        s0 = s0.addingProduct(load(rx, i), load(ry, i)); s1 = s1.addingProduct(load(rx, i + 8), load(ry, i + 8))
+        s2 = s2.addingProduct(load(rx, i + 16), load(ry, i + 16)); s3 = s3.addingProduct(load(rx, i + 24), load(ry, i + 24))
+        i += 32
+    }
+    while i + 8 <= count { s0 = s0.addingProduct(load(rx, i), load(ry, i)); i += 8 }
+    var total = ((s0 + s1) + (s2 + s3)).sum()
+    while i < count { total += x[i] * y[i]; i += 1 }
+    return total
+}
+
+/// y += alpha·x over contiguous x and y.
+@inline(__always)
+func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+    let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+    let a = Lanes8(repeating: alpha)
+    var i = 0
+    while i + 8 <= count {
+        let sum = ry.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self).addingProduct(a, rx.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self))
+        ry.storeBytes(of: sum, toByteOffset: 4 * i, as: Lanes8.self)
+        i += 8
+    }
+    while i < count { y[i] += alpha * x[i]; i += 1 }
 }
 
 /// The same with A packed beforehand (m = a.rows, k = a.columns).

@@ -10,7 +10,7 @@ import SIMDKernels
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time GEMM and the study's convolution layers on both backends (build with -c release).",
-        discussion: "Medians over repeats after a warm-up. Example: swift run -c release normlab bench --compare-numpy")
+        discussion: "Medians over repeats after a warm-up; peers run in a second process, batch by batch in turn with Normlab. Example: swift run -c release normlab bench --compare-numpy --compare-pytorch")
 
     @Option(help: "Threads for the SIMD backend and for NumPy (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -20,6 +20,9 @@ struct Bench: ParsableCommand {
 
     @Flag(name: .customLong("compare-numpy"), help: "Also time NumPy's matmul (OpenBLAS) on the same shapes, in this run.")
     var compareNumPy = false
+
+    @Flag(name: .customLong("compare-pytorch"), help: "Also time PyTorch (CPU) on the convolution layers and the WGAN-GP iteration, in this run.")
+    var comparePyTorch = false
 
     @Flag(help: "Skip the reference backend on large shapes (it takes minutes there).")
     var quick = false
@@ -40,7 +43,8 @@ struct Bench: ParsableCommand {
         let kernel = GEMMKernel.best
         let peak = kernel.measurePeak()
         var rows: [BenchRow] = []
-        let numpy = compareNumPy ? try NumPyPeer(threads: threads) : nil
+        let numpy = compareNumPy ? try PythonPeer.numpy(threads: threads) : nil
+        let torch = comparePyTorch ? try PythonPeer.pytorch(threads: threads) : nil
 
         for n in [64, 128, 256, 512, 1024, 2048] where wanted("gemm") {
             let reference = (quick ? n <= 256 : n <= 512) ? try time(on: ReferenceBackend(), repeats: n >= 512 ? 1 : repeats) {
@@ -58,67 +62,89 @@ struct Bench: ParsableCommand {
                 let (xi, wi) = (x.requiringGrad(), w.requiringGrad())
                 _ = try grad(of: layer.forward(xi, wi), wrt: [xi, wi], seed: dy)
             }
-            let simd = try time(on: SIMDBackend(), step)
+            let index = studyLayers.firstIndex { $0.name == layer.name } ?? 0
+            let (simd, pytorch) = try sideBySide(step, peer: torch.map { peer in { try peer.seconds("conv \(index)") } })
             let reference = quick ? nil : try time(on: ReferenceBackend(), repeats: 1, step)
-            rows.append(BenchRow(op: layer.name + " fwd+bwd", shape: layer.description, flops: flops, reference: reference, simd: simd, numpy: nil))
+            rows.append(BenchRow(op: layer.name + " fwd+bwd", shape: layer.description, flops: flops, reference: reference, simd: simd,
+                                 numpy: nil, pytorch: pytorch))
         }
         for (m, k, n) in [(64 * 16 * 16, 3 * 16, 64), (64 * 8 * 8, 64 * 16, 128), (64 * 4 * 4, 128 * 16, 256)] where wanted("im2col gemm") {
             rows.append(try gemmRow(op: "im2col gemm", m: m, k: k, n: n, reference: nil, numpy: numpy))
         }
-        report(rows, peak: peak)
-        if !quick && wanted("wgan") { try wganIterations() }
+        let iterations = !quick && wanted("wgan")
+        if json {
+            report(rows, peak: peak, iterations: iterations ? try wganIterations(torch: torch) : nil)
+        } else {
+            report(rows, peak: peak, iterations: nil)
+            if iterations { _ = try wganIterations(torch: torch) }
+        }
     }
 
     /// One WGAN-GP generator iteration of wgan_step.md's 32×32 network at batch 64 (5 critic
     /// steps with the penalty's double backprop, 1 generator step, Adam), for the four variants.
-    func wganIterations() throws {
-        // PyTorch 2.13 CPU on the same kind of machine, from ../shared/bench/wgan_step.md (not in
-        // this run: PyTorch is not available here), seconds on 2 and 1 threads.
-        let pytorch: [String: (two: Double, one: Double)] = ["plain": (1.53, 2.85), "sn": (1.68, 2.93), "adain": (1.86, 3.08), "adain+sn": (1.80, 2.89)]
-        print("\nOne WGAN-GP generator iteration, 32×32, batch 64 (median of 3 after a warm-up; \(threads) thread(s)):")
-        print("variant     seconds   PyTorch s (wgan_step.md)   PyTorch / Normlab")
+    func wganIterations(torch: PythonPeer?) throws -> [[String: Any]] {
+        // PyTorch 2.13 CPU on a 2-core Zen 3 machine, from ../shared/bench/wgan_step.md, seconds on
+        // 2 and 1 threads: the comparison when PyTorch is not measured in this run.
+        let recorded: [String: (two: Double, one: Double)] = ["plain": (1.53, 2.85), "sn": (1.68, 2.93), "adain": (1.86, 3.08), "adain+sn": (1.80, 2.89)]
+        let source = torch == nil ? "PyTorch s (wgan_step.md)" : "PyTorch s (this run)"
+        if !json {
+            print("\nOne WGAN-GP generator iteration, 32×32, batch 64 (median of \(repeats), in turn with PyTorch's when measured; \(threads) thread(s)):")
+            print("variant     seconds   " + source.padding(toLength: 24, withPad: " ", startingAt: 0) + "   PyTorch / Normlab")
+        }
+        var results: [[String: Any]] = []
         for (name, norm, sn) in [("plain", GeneratorNorm.batch, false), ("sn", .batch, true), ("adain", .adain, false), ("adain+sn", .adain, true)] {
             Runtime.seed(0)
             let gan = WGANGP(generator: try Generator(norm: norm), critic: try Critic(spectralNorm: sn))
             let real = try Tensor.rand([64, 3, 32, 32]) * 2 - 1
-            let seconds = try time(on: SIMDBackend(), repeats: 3) { try gan.iteration(batchSize: 64) { real } }
-            let peer = threads >= 2 ? pytorch[name]!.two : pytorch[name]!.one
-            print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "%8.2f   %24.2f   %17.2f×", seconds, peer, peer / seconds))
+            let (seconds, measured) = try sideBySide({ try gan.iteration(batchSize: 64) { real } },
+                                                     peer: torch.map { peer in { try peer.seconds("wgan \(name)") } })
+            let fallback = recorded[name].map { threads >= 2 ? $0.two : $0.one } ?? .nan
+            let peer = measured ?? fallback
+            results.append(["variant": name, "seconds": seconds, "pytorch_seconds": peer, "pytorch_measured_here": measured != nil])
+            if !json {
+                print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "%8.2f   %24.2f   %17.2f×", seconds, peer, peer / seconds))
+            }
         }
+        return results
     }
 
-    /// A[m×k]·B[k×n] on the SIMD backend. With a NumPy peer, the two alternate batch by batch
-    /// (about 50 ms each), so a change in the machine's speed during the run (other tenants
-    /// of a VM) falls on both sides of the ratio alike.
-    func gemmRow(op: String, m: Int, k: Int, n: Int, reference: Double?, numpy: NumPyPeer?) throws -> BenchRow {
-        let a = try Tensor.randn([m, k]), b = try Tensor.randn([k, n])
-        let product = { _ = try matmul(a, b) }
+    /// Median seconds per call of `ours` on the SIMD backend and, with a peer, of the peer's
+    /// equivalent, timed in turn batch by batch (about 50 ms each, or one call if longer), so
+    /// a change in the machine's speed during the run (other tenants of a VM) falls on both
+    /// sides of the ratio alike.
+    func sideBySide(_ ours: () throws -> Void, peer: (() throws -> Double)?) throws -> (ours: Double, peer: Double?) {
         let saved = Runtime.backend
         defer { Runtime.backend = saved }
         Runtime.backend = SIMDBackend()
-        try product()
+        try ours()
         let start = DispatchTime.now().uptimeNanoseconds
-        try product()
+        try ours()
         let batch = max(1, Int(0.05 / max(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 1e-7)))
-        var ours: [Double] = [], theirs: [Double] = []
+        var mine: [Double] = [], theirs: [Double] = []
         for _ in 0..<repeats {
-            if let numpy {
-                theirs.append(try numpy.secondsPerProduct(m: m, k: k, n: n))
-                // OpenBLAS's idle worker threads spin for about 0.1 s after a call (measured
-                // here: 0.10–0.12 s of CPU after one 1024³ product), which would take a core
-                // from our batch, so wait them out; but wait busy, on every thread: a VM core
-                // that sat idle for 0.2 s wakes slowly for the next tens of ms (a 2-thread
-                // 512³ product measured 0.95 ms after busy waiting, 1.8 ms after sleeping),
-                // while NumPy's batch always follows ours without a pause.
+            if let peer {
+                theirs.append(try peer())
+                // OpenBLAS's and OpenMP's idle worker threads spin for about 0.1 s after a call
+                // (measured here: 0.10–0.12 s of CPU after one 1024³ NumPy product), which
+                // would take a core from our batch, so wait them out; but wait busy, on every
+                // thread: a VM core that sat idle for 0.2 s wakes slowly for the next tens of
+                // ms (a 2-thread 512³ product measured 0.95 ms after busy waiting, 1.8 ms after
+                // sleeping), while the peer's batch always follows ours without a pause.
                 if threads > 1 { busyWait(seconds: 0.2, threads: threads) }
             }
-            try product()   // untimed, as NumPy's batch starts with one: both sides start warm
+            if batch > 1 { try ours() }   // untimed, as the peer's short batches start with one
             let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<batch { try product() }
-            ours.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(batch))
+            for _ in 0..<batch { try ours() }
+            mine.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(batch))
         }
-        return BenchRow(op: op, shape: "\(m)×\(k)×\(n)", flops: 2.0 * Double(m * k * n), reference: reference, simd: median(ours),
-                        numpy: numpy == nil ? nil : median(theirs))
+        return (median(mine), peer == nil ? nil : median(theirs))
+    }
+
+    /// A[m×k]·B[k×n] on the SIMD backend, and with NumPy in turn.
+    func gemmRow(op: String, m: Int, k: Int, n: Int, reference: Double?, numpy: PythonPeer?) throws -> BenchRow {
+        let a = try Tensor.randn([m, k]), b = try Tensor.randn([k, n])
+        let (simd, theirs) = try sideBySide({ _ = try matmul(a, b) }, peer: numpy.map { peer in { try peer.seconds("gemm \(m) \(k) \(n)") } })
+        return BenchRow(op: op, shape: "\(m)×\(k)×\(n)", flops: 2.0 * Double(m * k * n), reference: reference, simd: simd, numpy: theirs, pytorch: nil)
     }
 
     /// Median seconds of `body` over `repeats` runs after one warm-up.
@@ -145,18 +171,20 @@ struct Bench: ParsableCommand {
 
     func median(_ samples: [Double]) -> Double { samples.sorted()[samples.count / 2] }
 
-    func report(_ rows: [BenchRow], peak: Double) {
+    func report(_ rows: [BenchRow], peak: Double, iterations: [[String: Any]]?) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "threads": threads, "cores": cores, "fma_peak_gflops_per_core": peak, "gemm_kernel": GEMMKernel.best.name,
                 "rows": rows.map { r -> [String: Any] in
                     var d: [String: Any] = ["op": r.op, "shape": r.shape, "flops": r.flops, "simd_seconds": r.simd]
                     if let ref = r.reference { d["reference_seconds"] = ref }
                     if let np = r.numpy { d["numpy_seconds"] = np }
+                    if let pt = r.pytorch { d["pytorch_seconds"] = pt }
                     return d
                 },
             ]
+            if let iterations { object["wgan_iterations"] = iterations }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
                 print(String(decoding: data, as: UTF8.self))
             }
@@ -167,6 +195,7 @@ struct Bench: ParsableCommand {
         print("measured FMA peak at that vector width: \(format(peak, 1)) GFLOP/s per core, \(format(peak * Double(threads), 1)) on \(threads) thread(s)")
         print("")
         let header = ["op", "shape", "ref ms", "simd ms", "speedup", "GFLOP/s", "% peak"] + (compareNumPy ? ["numpy GFLOP/s", "vs numpy"] : [])
+            + (comparePyTorch ? ["torch ms", "vs torch"] : [])
         var table: [[String]] = [header]
         for r in rows {
             let gflops = r.flops / r.simd / 1e9
@@ -175,6 +204,9 @@ struct Bench: ParsableCommand {
                         format(100 * gflops / (peak * Double(threads)), 0) + "%"]
             if compareNumPy {
                 line += [r.numpy.map { format(r.flops / $0 / 1e9, 1) } ?? "—", r.numpy.map { format($0 / r.simd, 2) + "×" } ?? "—"]
+            }
+            if comparePyTorch {
+                line += [r.pytorch.map { format($0 * 1e3, 2) } ?? "—", r.pytorch.map { format($0 / r.simd, 2) + "×" } ?? "—"]
             }
             table.append(line)
         }
@@ -185,48 +217,43 @@ struct Bench: ParsableCommand {
                 .joined(separator: "  "))
             if i == 0 { print(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")) }
         }
-        print("\nspeedup = reference / SIMD time; % peak of the measured FMA peak × threads; vs numpy = NumPy time / Normlab time (> 1: Normlab faster).")
+        print("\nspeedup = reference / SIMD time; % peak of the measured FMA peak × threads; vs numpy, vs torch = the peer's time / Normlab's (> 1: Normlab faster), measured in turn in this run.")
     }
 
 }
 
-/// python3 with NumPy in a second process, timing np.matmul (OpenBLAS's sgemm) one batch at a
-/// time on request, in the way ../shared/bench/numpy_gemm.py does: float32, into a reused
-/// output, batches of about 50 ms, each after one untimed product.
-final class NumPyPeer {
+/// A Python peer in a second process that times its library's version of an op on request,
+/// one batch per request line, and answers with seconds per call.
+final class PythonPeer {
     let process = Process()
     let requests = Pipe(), replies = Pipe()
     var pending = Data()
+    let requirement: String
 
-    static let script = """
-        import os, sys, time
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = sys.argv[1]
-        import numpy as np
-        rng = np.random.default_rng(0)
-        shape = None
-        for line in sys.stdin:
-            if tuple(map(int, line.split())) != shape:
-                shape = m, k, n = tuple(map(int, line.split()))
-                a = rng.standard_normal((m, k), dtype=np.float32); b = rng.standard_normal((k, n), dtype=np.float32)
-                c = np.empty((m, n), dtype=np.float32); np.matmul(a, b, out=c)
-                t0 = time.perf_counter(); np.matmul(a, b, out=c); one = max(time.perf_counter() - t0, 1e-7)
-                reps = max(1, int(0.05 / one))
-            np.matmul(a, b, out=c)
-            t0 = time.perf_counter()
-            for _ in range(reps): np.matmul(a, b, out=c)
-            print((time.perf_counter() - t0) / reps, flush=True)
-        """
+    /// np.matmul (OpenBLAS's sgemm) in float32 into a reused output, as ../shared/bench/numpy_gemm.py
+    /// times it: requests "gemm m k n".
+    static func numpy(threads: Int) throws -> PythonPeer {
+        try PythonPeer(script: numpyScript, arguments: [String(threads)], requirement: "--compare-numpy needs python3 with NumPy")
+    }
 
-    init(threads: Int) throws {
+    /// PyTorch CPU: "conv i" times studyLayers[i] forward + both gradients; "wgan variant" one
+    /// generator iteration of wgan_step.md's network.
+    static func pytorch(threads: Int) throws -> PythonPeer {
+        let layers = studyLayers.map { "[\($0.input.dims), \($0.weight.dims), \($0.stride), \($0.padding), \($0.transposed)]" }
+        return try PythonPeer(script: pytorchScript, arguments: [String(threads), "[" + layers.joined(separator: ", ") + "]"],
+                              requirement: "--compare-pytorch needs python3 with PyTorch (pip install torch)")
+    }
+
+    init(script: String, arguments: [String], requirement: String) throws {
+        self.requirement = requirement
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // These variables are set on some machines for old OpenBLAS builds and slow a current NumPy.
-        process.arguments = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "python3", "-c", Self.script, String(threads)]
+        process.arguments = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "python3", "-c", script] + arguments
         process.standardInput = requests
         process.standardOutput = replies
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw ValidationError("--compare-numpy needs python3 with NumPy: \(error.localizedDescription)")
+            throw ValidationError("\(requirement): \(error.localizedDescription)")
         }
     }
 
@@ -237,29 +264,135 @@ final class NumPyPeer {
         process.waitUntilExit()
     }
 
-    /// Seconds per A[m×k]·B[k×n], averaged over one batch.
-    func secondsPerProduct(m: Int, k: Int, n: Int) throws -> Double {
-        try requests.fileHandleForWriting.write(contentsOf: Data("\(m) \(k) \(n)\n".utf8))
+    /// Seconds per call, averaged over one batch of the request.
+    func seconds(_ request: String) throws -> Double {
+        try requests.fileHandleForWriting.write(contentsOf: Data((request + "\n").utf8))
         while !pending.contains(UInt8(ascii: "\n")) {
-            // availableData returns what the pipe holds; read(upToCount:) would wait for all 256 bytes.
+            // availableData returns what the pipe holds; read(upToCount:) would wait for all of it.
             let chunk = replies.fileHandleForReading.availableData
-            guard !chunk.isEmpty else {
-                throw ValidationError("--compare-numpy needs python3 with NumPy (python3 -c 'import numpy' failed)")
-            }
+            guard !chunk.isEmpty else { throw ValidationError("\(requirement) (the Python process ended)") }
             pending.append(chunk)
         }
         let line = String(decoding: pending.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
         pending = Data(pending.dropFirst(line.utf8.count + 1))
-        guard let seconds = Double(line) else { throw ValidationError("NumPy replied '\(line)' instead of a time") }
+        guard let seconds = Double(line) else { throw ValidationError("the Python peer replied '\(line)' instead of a time") }
         return seconds
     }
+
+    /// Runs a request's `step` in batches of about 50 ms, after one untimed call when a batch
+    /// holds several; shared by both scripts.
+    static let timing = """
+        import os, sys, time
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = sys.argv[1]
+        def serve(prepare):
+            current, step, reps = None, None, 1
+            for line in sys.stdin:
+                if line != current:
+                    current, step = line, prepare(line.split())
+                    step()
+                    t0 = time.perf_counter(); step(); one = max(time.perf_counter() - t0, 1e-7)
+                    reps = max(1, int(0.05 / one))
+                if reps > 1: step()
+                t0 = time.perf_counter()
+                for _ in range(reps): step()
+                print((time.perf_counter() - t0) / reps, flush=True)
+        """
+
+    static let numpyScript = timing + """
+
+        import numpy as np
+        rng = np.random.default_rng(0)
+        def prepare(words):
+            m, k, n = map(int, words[1:])
+            a = rng.standard_normal((m, k), dtype=np.float32); b = rng.standard_normal((k, n), dtype=np.float32)
+            c = np.empty((m, n), dtype=np.float32)
+            return lambda: np.matmul(a, b, out=c)
+        serve(prepare)
+        """
+
+    /// wgan_step.md's network and iteration, written as PyTorch users write it.
+    static let pytorchScript = timing + """
+
+        import json
+        import torch, torch.nn as nn, torch.nn.functional as F
+        torch.set_num_threads(int(sys.argv[1]))
+        layers = json.loads(sys.argv[2])
+
+        def conv_step(i):
+            xs, ws, stride, padding, transposed = layers[i]
+            x = torch.randn(xs, requires_grad=True); w = (torch.randn(ws) * 0.05).requires_grad_()
+            f = (lambda: F.conv_transpose2d(x, w, stride=stride, padding=padding)) if transposed else (lambda: F.conv2d(x, w, stride=stride, padding=padding))
+            dy = torch.randn(f().shape)
+            def step():
+                x.grad = None; w.grad = None
+                f().backward(dy)
+            return step
+
+        class AdaIN(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.gamma, self.beta = nn.Linear(128, c), nn.Linear(128, c)
+                nn.init.ones_(self.gamma.bias); nn.init.zeros_(self.beta.bias)
+            def forward(self, x, z):
+                mean, var = x.mean((2, 3), keepdim=True), x.var((2, 3), keepdim=True, unbiased=False)
+                return self.gamma(z)[:, :, None, None] * (x - mean) / torch.sqrt(var + 1e-5) + self.beta(z)[:, :, None, None]
+
+        class Generator(nn.Module):
+            def __init__(self, adain):
+                super().__init__()
+                self.adain, channels = adain, [256, 128, 64, 32]
+                self.fc = nn.Linear(128, 4 * 4 * 256)
+                self.ups = nn.ModuleList(nn.ConvTranspose2d(channels[i], channels[i + 1], 4, 2, 1) for i in range(3))
+                self.norms = nn.ModuleList((AdaIN if adain else nn.BatchNorm2d)(channels[i + 1]) for i in range(3))
+                self.out = nn.Conv2d(32, 3, 3, 1, 1)
+            def forward(self, z):
+                h = self.fc(z).view(-1, 256, 4, 4)
+                for up, norm in zip(self.ups, self.norms):
+                    h = up(h)
+                    h = F.relu(norm(h, z) if self.adain else norm(h))
+                return torch.tanh(self.out(h))
+
+        class Critic(nn.Module):
+            def __init__(self, sn):
+                super().__init__()
+                wrap = (lambda m: nn.utils.spectral_norm(m, n_power_iterations=1, eps=1e-12)) if sn else (lambda m: m)
+                self.convs = nn.ModuleList(wrap(nn.Conv2d(a, b, 4, 2, 1)) for a, b in [(3, 64), (64, 128), (128, 256)])
+                self.fc = wrap(nn.Linear(4096, 1))
+            def forward(self, x):
+                for conv in self.convs: x = F.leaky_relu(conv(x), 0.2)
+                return self.fc(x.flatten(1))
+
+        def wgan_step(variant):
+            torch.manual_seed(0)
+            g, d = Generator("adain" in variant), Critic("sn" in variant)
+            opt_g = torch.optim.Adam(g.parameters(), lr=1e-4, betas=(0.0, 0.9))
+            opt_d = torch.optim.Adam(d.parameters(), lr=1e-4, betas=(0.0, 0.9))
+            real = torch.rand(64, 3, 32, 32) * 2 - 1
+            def step():
+                for _ in range(5):
+                    with torch.no_grad(): fake = g(torch.randn(64, 128))
+                    eps = torch.rand(64, 1, 1, 1)
+                    x_hat = (eps * real + (1 - eps) * fake).requires_grad_()
+                    grad, = torch.autograd.grad(d(x_hat).sum(), x_hat, create_graph=True)
+                    penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+                    loss = d(fake).mean() - d(real).mean() + 10 * penalty
+                    opt_d.zero_grad(); loss.backward(); opt_d.step()
+                for p in d.parameters(): p.requires_grad_(False)
+                loss_g = -d(g(torch.randn(64, 128))).mean()
+                opt_g.zero_grad(); loss_g.backward(); opt_g.step()
+                for p in d.parameters(): p.requires_grad_(True)
+            return step
+
+        serve(lambda words: conv_step(int(words[1])) if words[0] == "conv" else wgan_step(words[1]))
+        """
 }
 
 struct BenchRow {
     let op: String, shape: String
     let flops: Double
     let reference: Double?, simd: Double
-    let numpy: Double?
+    let numpy: Double?, pytorch: Double?
 }
 
 /// The convolution layers of the study's 32×32 critic and generator at batch 64

@@ -159,7 +159,8 @@ final class GEMMKernelTests: XCTestCase {
         for kernel in GEMMKernel.available {
             // Past every blocking boundary too: k over kc, n over nc (and split by columns
             // between threads, as C is wide), m over mc.
-            for (m, k, n) in [(1, 1, 1), (13, 7, 33), (37, 300, 70), (200, 257, 65), (12, 32, 32), (5, 700, 1100), (3100, 3, 17)] {
+            for (m, k, n) in [(1, 1, 1), (13, 7, 33), (37, 300, 70), (200, 257, 65), (12, 32, 32), (5, 700, 1100), (3100, 3, 17),
+                              (1, 300, 70), (45, 257, 1)] {   // and matrix-vector products
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                     let a = try Tensor.randn(ta ? [k, m] : [m, k], generator: &rng), b = try Tensor.randn(tb ? [n, k] : [k, n], generator: &rng)
                     Runtime.backend = ReferenceBackend()
