@@ -217,7 +217,8 @@ struct Bench: ParsableCommand {
                 .joined(separator: "  "))
             if i == 0 { print(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")) }
         }
-        print("\nspeedup = reference / SIMD time; % peak of the measured FMA peak × threads; vs numpy, vs torch = the peer's time / Normlab's (> 1: Normlab faster), measured in turn in this run.")
+        print("\nspeedup = reference / SIMD time; % peak of the measured FMA peak × threads"
+              + (compareNumPy || comparePyTorch ? "; vs numpy, vs torch = the peer's time / Normlab's (> 1: Normlab faster), measured in turn in this run." : "."))
     }
 
 }
