@@ -9,10 +9,10 @@ import SIMDKernels
 /// measured side by side in one run, with the machine's FMA peak measured alongside.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time GEMM and the study's convolution layers on both backends (build with -c release).",
+        abstract: "Time GEMM, the study's convolution layers and a WGAN-GP iteration on both backends (build with -c release).",
         discussion: "Medians over repeats after a warm-up; peers run in a second process, batch by batch in turn with Normlab. Example: swift run -c release normlab bench --compare-numpy --compare-pytorch")
 
-    @Option(help: "Threads for the SIMD backend and for NumPy (default: all cores).")
+    @Option(help: "Threads for the SIMD backend and for the NumPy and PyTorch peers (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Timed repeats per measurement (the median is reported).")
