@@ -53,7 +53,7 @@ func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: 
                     guard iy >= 0 && iy < s.height else { out.update(repeating: 0, count: s.outW); continue }
                     // The valid run is one contiguous copy, with zeros either side.
                     out.update(repeating: 0, count: first)
-                    (out + first).update(from: plane + iy * s.width + x0 + first, count: last - first)
+                    copyShort(plane + iy * s.width + x0 + first, to: out + first, count: last - first)
                     (out + last).update(repeating: 0, count: s.outW - last)
                 }
                 row += ld
@@ -139,7 +139,7 @@ func pad(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, _ 
         line += s.padH * paddedWidth
         for y in 0..<s.height {
             line.update(repeating: 0, count: s.padW)
-            (line + s.padW).update(from: x + (c * s.height + y) * s.width, count: s.width)
+            copyShort(x + (c * s.height + y) * s.width, to: line + s.padW, count: s.width)
             (line + s.padW + s.width).update(repeating: 0, count: s.padW)
             line += paddedWidth
         }
@@ -152,7 +152,7 @@ func crop(_ padded: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, _
     let paddedWidth = s.width + 2 * s.padW, planeSize = (s.height + 2 * s.padH) * paddedWidth
     for c in 0..<s.inChannels {
         let interior = padded + c * planeSize + s.padH * paddedWidth + s.padW
-        for y in 0..<s.height { (x + (c * s.height + y) * s.width).update(from: interior + y * paddedWidth, count: s.width) }
+        for y in 0..<s.height { copyShort(interior + y * paddedWidth, to: x + (c * s.height + y) * s.width, count: s.width) }
     }
 }
 
@@ -209,7 +209,7 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: Unsa
 func gather(_ y: UnsafePointer<Float>, first: Int, count: Int, channels: Int, pixels: Int, into out: UnsafeMutablePointer<Float>) {
     for i in 0..<count {
         for c in 0..<channels {
-            (out + c * count * pixels + i * pixels).update(from: y + ((first + i) * channels + c) * pixels, count: pixels)
+            copyShort(y + ((first + i) * channels + c) * pixels, to: out + c * count * pixels + i * pixels, count: pixels)
         }
     }
 }
@@ -217,7 +217,7 @@ func gather(_ y: UnsafePointer<Float>, first: Int, count: Int, channels: Int, pi
 func scatter(_ grouped: UnsafePointer<Float>, first: Int, count: Int, channels: Int, pixels: Int, into y: UnsafeMutablePointer<Float>) {
     for i in 0..<count {
         for c in 0..<channels {
-            (y + ((first + i) * channels + c) * pixels).update(from: grouped + c * count * pixels + i * pixels, count: pixels)
+            copyShort(grouped + c * count * pixels + i * pixels, to: y + ((first + i) * channels + c) * pixels, count: pixels)
         }
     }
 }

@@ -303,7 +303,8 @@ func packA(_ a: MatrixView, rows ic: Int, _ mb: Int, columns pc: Int, _ kb: Int,
     }
 }
 
-/// A copy of a few dozen floats inline: memmove's call costs as much as the copy at this size.
+/// A copy of a few dozen floats (a packed row, an image row, a 4×4 map) inline: memmove's
+/// call costs as much as the copy at this size.
 @inline(__always)
 func copyShort(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
     let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
