@@ -247,6 +247,9 @@ final class PythonPeer {
 
     init(script: String, arguments: [String], requirement: String) throws {
         self.requirement = requirement
+        // Without Python's library the child exits at once; writing to it must fail with an
+        // error we can report, not kill normlab with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // These variables are set on some machines for old OpenBLAS builds and slow a current NumPy.
         process.arguments = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "python3", "-c", script] + arguments
@@ -256,6 +259,9 @@ final class PythonPeer {
         do { try process.run() } catch {
             throw ValidationError("\(requirement): \(error.localizedDescription)")
         }
+        // The script says "ready" once its imports succeed: a missing library shows at once,
+        // not after minutes of benchmarks.
+        guard try readLine() == "ready" else { throw ValidationError(requirement) }
     }
 
     deinit {
@@ -267,7 +273,15 @@ final class PythonPeer {
 
     /// Seconds per call, averaged over one batch of the request.
     func seconds(_ request: String) throws -> Double {
-        try requests.fileHandleForWriting.write(contentsOf: Data((request + "\n").utf8))
+        do { try requests.fileHandleForWriting.write(contentsOf: Data((request + "\n").utf8)) } catch {
+            throw ValidationError("\(requirement) (the Python process ended)")
+        }
+        let line = try readLine()
+        guard let seconds = Double(line) else { throw ValidationError("the Python peer replied '\(line)' instead of a time") }
+        return seconds
+    }
+
+    func readLine() throws -> String {
         while !pending.contains(UInt8(ascii: "\n")) {
             // availableData returns what the pipe holds; read(upToCount:) would wait for all of it.
             let chunk = replies.fileHandleForReading.availableData
@@ -276,8 +290,7 @@ final class PythonPeer {
         }
         let line = String(decoding: pending.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
         pending = Data(pending.dropFirst(line.utf8.count + 1))
-        guard let seconds = Double(line) else { throw ValidationError("the Python peer replied '\(line)' instead of a time") }
-        return seconds
+        return line
     }
 
     /// Runs a request's `step` in batches of about 50 ms, after one untimed call when a batch
@@ -303,6 +316,7 @@ final class PythonPeer {
     static let numpyScript = timing + """
 
         import numpy as np
+        print("ready", flush=True)
         rng = np.random.default_rng(0)
         def prepare(words):
             m, k, n = map(int, words[1:])
@@ -319,6 +333,7 @@ final class PythonPeer {
         import torch, torch.nn as nn, torch.nn.functional as F
         torch.set_num_threads(int(sys.argv[1]))
         layers = json.loads(sys.argv[2])
+        print("ready", flush=True)
 
         def conv_step(i):
             xs, ws, stride, padding, transposed = layers[i]

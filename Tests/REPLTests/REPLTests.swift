@@ -9,13 +9,14 @@ let normlab = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathCom
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Runs normlab with `input` on a pipe (not a terminal): its output and exit status.
-func runPiped(_ arguments: [String], input: String) throws -> (output: String, status: Int32) {
+func runPiped(_ arguments: [String], input: String, path: String? = nil) throws -> (output: String, status: Int32) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: normlab)
     process.arguments = arguments
     process.currentDirectoryURL = packageRoot
     var environment = ProcessInfo.processInfo.environment
     environment["HOME"] = FileManager.default.temporaryDirectory.path
+    if let path { environment["PATH"] = path }
     process.environment = environment
     let stdin = Pipe(), stdout = Pipe()
     process.standardInput = stdin
@@ -219,5 +220,13 @@ final class BenchCommandTests: XCTestCase {
             if hasNumPy { XCTAssertGreaterThan(row["numpy_seconds"] as? Double ?? 0, 0, "\(row)") }
         }
         if !hasNumPy { throw XCTSkip("python3 with NumPy is not available: the bench ran without --compare-numpy") }
+    }
+
+    /// A peer that cannot start (no python3 on PATH) is a clear error, not a crash (SIGPIPE).
+    func testAMissingPeerIsAnErrorMessage() throws {
+        let result = try runPiped(["bench", "--quick", "--only", "im2col", "--repeats", "1", "--compare-pytorch"], input: "",
+                                  path: "/nonexistent")
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("--compare-pytorch needs python3 with PyTorch"), result.output)
     }
 }
