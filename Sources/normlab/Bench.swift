@@ -35,6 +35,11 @@ struct Bench: ParsableCommand {
 
     func wanted(_ op: String) -> Bool { only.map { op.hasPrefix($0) } ?? true }
 
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+    }
+
     func run() throws {
         #if DEBUG
         FileHandle.standardError.write(Data("warning: a debug build; for representative numbers run `swift run -c release normlab bench`\n".utf8))

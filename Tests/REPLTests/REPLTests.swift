@@ -222,6 +222,15 @@ final class BenchCommandTests: XCTestCase {
         if !hasNumPy { throw XCTSkip("python3 with NumPy is not available: the bench ran without --compare-numpy") }
     }
 
+    /// Settings that leave nothing to measure are refused before anything runs.
+    func testBenchRefusesZeroRepeatsAndThreads() throws {
+        for (option, name) in [("--repeats", "repeats"), ("--threads", "threads")] {
+            let result = try runPiped(["bench", "--quick", "--only", "im2col", option, "0"], input: "")
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.output.contains("--\(name) must be at least 1, got 0"), result.output)
+        }
+    }
+
     /// A peer that cannot start (no python3 on PATH) is a clear error, not a crash (SIGPIPE).
     func testAMissingPeerIsAnErrorMessage() throws {
         let result = try runPiped(["bench", "--quick", "--only", "im2col", "--repeats", "1", "--compare-pytorch"], input: "",
