@@ -57,7 +57,7 @@ struct Bench: ParsableCommand {
             } : nil
             rows.append(try gemmRow(op: "gemm", m: n, k: n, n: n, reference: reference, numpy: numpy))
         }
-        for layer in studyLayers where wanted(layer.name) {
+        for (index, layer) in studyLayers.enumerated() where wanted(layer.name) {
             let x = try Tensor.randn(layer.input), w = try Tensor.randn(layer.weight) * 0.05
             let forward: () throws -> Tensor = { try layer.forward(x, w) }
             let y = try forward()
@@ -67,7 +67,6 @@ struct Bench: ParsableCommand {
                 let (xi, wi) = (x.requiringGrad(), w.requiringGrad())
                 _ = try grad(of: layer.forward(xi, wi), wrt: [xi, wi], seed: dy)
             }
-            let index = studyLayers.firstIndex { $0.name == layer.name } ?? 0
             let (simd, pytorch) = try sideBySide(step, peer: torch.map { peer in { try peer.seconds("conv \(index)") } })
             let reference = quick ? nil : try time(on: ReferenceBackend(), repeats: 1, step)
             rows.append(BenchRow(op: layer.name + " fwd+bwd", shape: layer.description, flops: flops, reference: reference, simd: simd,

@@ -61,14 +61,14 @@ struct DataCommand: ParsableCommand {
     }
 }
 
-/// A tqdm-style progress line on standard error: `decoding: 42%|████▍     | 420/1000 [00:03<00:04, 120.5it/s]`,
-/// redrawn at most ten times a second on a terminal, a plain line every few seconds otherwise.
 /// Names the images a load could not read, on standard error; nothing when there are none.
 func warnAboutSkipped(_ skipped: [String]) {
     guard let first = skipped.first else { return }
     FileHandle.standardError.write(Data("warning: skipped \(skipped.count) unreadable image(s), e.g. \(first)\n".utf8))
 }
 
+/// A tqdm-style progress line on standard error: `decoding: 42%|████▍     | 420/1000 [00:03<00:04, 120.5it/s]`,
+/// redrawn at most ten times a second on a terminal, a plain line every few seconds otherwise.
 final class ProgressLine: @unchecked Sendable {
     let label: String
     let start = DispatchTime.now().uptimeNanoseconds
