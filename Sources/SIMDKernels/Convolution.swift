@@ -23,16 +23,18 @@ public struct ConvolutionShape: Sendable {
 func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
     let ld = ld ?? s.pixels
     if s.strideW != 1 {
-        // Strided: each row of the column matrix gathers from a zero-padded copy of the
-        // image through one table of pixel offsets (2× faster than row-by-row on 8×8 maps).
-        withPaddedImage(s) { padded, offsets, planeSize in
+        // Strided: each output row of a tap is a strided run of a zero-padded copy of the
+        // image, read without bounds checks (with stride 2, by vectors of even lanes).
+        withPaddedImage(s) { padded, planeSize, rowStride in
             pad(x, into: padded, s)
             var row = col
             for c in 0..<s.inChannels {
                 for ky in 0..<s.kernelH {
                     for kx in 0..<s.kernelW {
                         let corner = padded + c * planeSize + tapOffset(ky: ky, kx: kx, s)
-                        for q in 0..<s.pixels { row[q] = corner[Int(offsets[q])] }
+                        for oy in 0..<s.outH {
+                            gatherRun(corner + oy * rowStride, stride: s.strideW, count: s.outW, into: row + oy * s.outW)
+                        }
                         row += ld
                     }
                 }
@@ -66,16 +68,17 @@ func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: 
 func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
     let ld = ld ?? s.pixels
     if s.strideW != 1 {
-        // Strided: scatter-add into a zero-padded image through the offset table, then crop.
-        // Within one row the offsets are distinct, so the adds are independent.
-        withPaddedImage(s) { padded, offsets, planeSize in
+        // Strided: add each run into a zero-padded image, then crop.
+        withPaddedImage(s) { padded, planeSize, rowStride in
             padded.update(repeating: 0, count: s.inChannels * planeSize)
             var row = col
             for c in 0..<s.inChannels {
                 for ky in 0..<s.kernelH {
                     for kx in 0..<s.kernelW {
                         let corner = padded + c * planeSize + tapOffset(ky: ky, kx: kx, s)
-                        for q in 0..<s.pixels { corner[Int(offsets[q])] += row[q] }
+                        for oy in 0..<s.outH {
+                            addRun(row + oy * s.outW, count: s.outW, into: corner + oy * rowStride, stride: s.strideW)
+                        }
                         row += ld
                     }
                 }
@@ -112,17 +115,52 @@ func validColumns(_ x0: Int, _ s: ConvolutionShape) -> (first: Int, last: Int) {
     return (first, last)
 }
 
-/// Scratch for the strided paths: the image with its padding, [C, H + 2·padH, W + 2·padW], and
-/// for each output pixel q = (oy, ox) the offset of its patch's corner in one padded plane.
-func withPaddedImage(_ s: ConvolutionShape, _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Int32>, _ planeSize: Int) -> Void) {
+/// Scratch for the strided paths: the image with its padding, [C, H + 2·padH, W + 2·padW],
+/// with the distance between planes and between the first pixels of two output rows.
+func withPaddedImage(_ s: ConvolutionShape, _ body: (UnsafeMutablePointer<Float>, _ planeSize: Int, _ rowStride: Int) -> Void) {
     let paddedWidth = s.width + 2 * s.padW, planeSize = (s.height + 2 * s.padH) * paddedWidth
-    let padded = UnsafeMutablePointer<Float>.allocate(capacity: max(1, s.inChannels * planeSize))
-    let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, s.pixels))
-    defer { padded.deallocate(); offsets.deallocate() }
-    for oy in 0..<s.outH {
-        for ox in 0..<s.outW { offsets[oy * s.outW + ox] = Int32(oy * s.strideH * paddedWidth + ox * s.strideW) }
+    // The vector runs read and write (adding zero) up to one float past the last they use.
+    let slack = 16
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: s.inChannels * planeSize + slack)
+    defer { padded.deallocate() }
+    (padded + s.inChannels * planeSize).update(repeating: 0, count: slack)
+    body(padded, planeSize, s.strideH * paddedWidth)
+}
+
+/// destination[i] = source[i·stride] for i in 0..<count. Stride 2 (every strided layer of the
+/// study) takes the even lanes of 16-float loads: 8 outputs per load instead of 8 loads.
+@inline(__always)
+func gatherRun(_ source: UnsafePointer<Float>, stride: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    var i = 0
+    if stride == 2 {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+        while i + 8 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self).evenHalf, toByteOffset: 4 * i, as: Lanes8.self)
+            i += 8
+        }
+        if i + 4 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: 8 * i, as: Lanes8.self).evenHalf, toByteOffset: 4 * i, as: SIMD4<Float>.self)
+            i += 4
+        }
     }
-    body(padded, offsets, planeSize)
+    while i < count { destination[i] = source[i * stride]; i += 1 }
+}
+
+/// destination[i·stride] += source[i] for i in 0..<count, the adjoint of gatherRun. Stride 2
+/// adds the source spread over the even lanes, zeros between (one vpmovzxdq per 4 floats).
+@inline(__always)
+func addRun(_ source: UnsafePointer<Float>, count: Int, into destination: UnsafeMutablePointer<Float>, stride: Int) {
+    var i = 0
+    if stride == 2 {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+        while i + 4 <= count {
+            let v = from.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self)
+            let spread = Lanes8(v[0], 0, v[1], 0, v[2], 0, v[3], 0)
+            to.storeBytes(of: to.loadUnaligned(fromByteOffset: 8 * i, as: Lanes8.self) + spread, toByteOffset: 8 * i, as: Lanes8.self)
+            i += 4
+        }
+    }
+    while i < count { destination[i * stride] += source[i]; i += 1 }
 }
 
 /// Where kernel tap (ky, kx) of the patch at output (0, 0) sits in a padded plane.

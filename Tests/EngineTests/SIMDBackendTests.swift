@@ -70,6 +70,15 @@ final class SIMDBackendTests: XCTestCase {
         try compare("critic layer") { try conv2d(images, kernel, stride: 2, padding: 1) }
         let small = try Tensor.randn([3, 16, 8, 8], generator: &rng)
         try compare("generator layer") { try convTranspose2d(small, kernel, stride: 2, padding: 1) }
+        // Rows of 15 and 14 outputs at stride 2: the strided runs' 8- and 4-wide vectors and scalar tail.
+        for width in [29, 27] {
+            let wide = try Tensor.randn([2, 3, 5, width], generator: &rng), taps = try Tensor.randn([4, 3, 3, 3], generator: &rng)
+            let geometry = ConvGeometry(stride: 2, padding: 1, dilation: 1)
+            let dy = try Tensor.randn(Tensor.conv2dPrimitive(wide, taps, geometry).shape, generator: &rng)
+            try compare("stride 2, width \(width)") { try Tensor.conv2dPrimitive(wide, taps, geometry) }
+            try compare("stride 2, width \(width), input gradient") { try Tensor.conv2dInputGradPrimitive(dy, taps, inputShape: wide.shape, geometry) }
+            try compare("stride 2, width \(width), weight gradient") { try Tensor.conv2dWeightGradPrimitive(wide, dy, weightShape: taps.shape, geometry) }
+        }
         let pointwise = try Tensor.randn([5, 8, 1, 1], generator: &rng)
         try compare("pointwise") { try conv2d(images, pointwise) }
     }
