@@ -61,7 +61,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SIMDKernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
-        .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"]),
+        // Fixtures are read by path from the checkout, not bundled as resources.
+        .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport"]),
         .testTarget(name: "LibraryTests", dependencies: ["Library", "Script"]),

@@ -263,6 +263,7 @@ func scatter(_ grouped: UnsafePointer<Float>, first: Int, count: Int, channels: 
 /// y[n] = W · im2col(x[n])
 public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                _ s: ConvolutionShape, threads: Int) {
+    if s.isDirect { directForward(x, w, y, s, threads: threads); return }
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch)
     if groupSize(s) > 1 {
@@ -292,6 +293,7 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
 /// dx[n] = col2im(Wᵀ · dy[n])  (also the forward pass of a transposed convolution)
 public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                  _ s: ConvolutionShape, threads: Int) {
+    if s.isDirect { directInputGrad(dy, w, dx, s, threads: threads); return }
     let weightT = PackedMatrix(MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
                                rows: s.patch, columns: s.outChannels)
     if groupSize(s) > 1 {
@@ -324,6 +326,7 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
 /// dw = Σₙ dy[n] · im2col(x[n])ᵀ, each worker summing its images into its own buffer first.
 public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                                   _ s: ConvolutionShape, threads: Int) {
+    if s.isDirect { directWeightGrad(x, dy, dw, s, threads: threads); return }
     let weightSize = s.outChannels * s.patch
     if groupSize(s) > 1 {
         let g = groupSize(s)

@@ -79,6 +79,17 @@ final class SIMDBackendTests: XCTestCase {
             try compare("stride 2, width \(width), input gradient") { try Tensor.conv2dInputGradPrimitive(dy, taps, inputShape: wide.shape, geometry) }
             try compare("stride 2, width \(width), weight gradient") { try Tensor.conv2dWeightGradPrimitive(wide, dy, weightShape: taps.shape, geometry) }
         }
+        // At most 4 output channels and stride 1 take the direct kernels: rows of 37 pixels are
+        // tiles of 16, 16 and 5; one input-gradient block of 4 channels and one of 1.
+        for (outC, dilation, padding) in [(3, 1, 1), (4, 2, 1), (1, 1, 0)] {
+            let x = try Tensor.randn([2, 5, 9, 37], generator: &rng), taps = try Tensor.randn([outC, 5, 3, 3], generator: &rng)
+            let geometry = ConvGeometry(stride: 1, padding: padding, dilation: dilation)
+            let what = "\(outC) output channels, dilation \(dilation), padding \(padding)"
+            let dy = try Tensor.randn(Tensor.conv2dPrimitive(x, taps, geometry).shape, generator: &rng)
+            try compare(what) { try Tensor.conv2dPrimitive(x, taps, geometry) }
+            try compare(what + ", input gradient") { try Tensor.conv2dInputGradPrimitive(dy, taps, inputShape: x.shape, geometry) }
+            try compare(what + ", weight gradient") { try Tensor.conv2dWeightGradPrimitive(x, dy, weightShape: taps.shape, geometry) }
+        }
         let pointwise = try Tensor.randn([5, 8, 1, 1], generator: &rng)
         try compare("pointwise") { try conv2d(images, pointwise) }
     }
