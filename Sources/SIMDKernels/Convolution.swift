@@ -25,20 +25,9 @@ func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: 
     if s.strideW != 1 {
         // Strided: each output row of a tap is a strided run of a zero-padded copy of the
         // image, read without bounds checks (with stride 2, by vectors of even lanes).
-        withPaddedImage(s) { padded, planeSize, rowStride in
-            pad(x, into: padded, s)
-            var row = col
-            for c in 0..<s.inChannels {
-                for ky in 0..<s.kernelH {
-                    for kx in 0..<s.kernelW {
-                        let corner = padded + c * planeSize + tapOffset(ky: ky, kx: kx, s)
-                        for oy in 0..<s.outH {
-                            gatherRun(corner + oy * rowStride, stride: s.strideW, count: s.outW, into: row + oy * s.outW)
-                        }
-                        row += ld
-                    }
-                }
-            }
+        withPaddedImages(s, count: 1) { padded in
+            pad(x, into: padded.base, s)
+            gatherRows(padded, channels: 0..<s.inChannels, into: col, ld: ld, s)
         }
         return
     }
@@ -69,21 +58,10 @@ func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: 
     let ld = ld ?? s.pixels
     if s.strideW != 1 {
         // Strided: add each run into a zero-padded image, then crop.
-        withPaddedImage(s) { padded, planeSize, rowStride in
-            padded.update(repeating: 0, count: s.inChannels * planeSize)
-            var row = col
-            for c in 0..<s.inChannels {
-                for ky in 0..<s.kernelH {
-                    for kx in 0..<s.kernelW {
-                        let corner = padded + c * planeSize + tapOffset(ky: ky, kx: kx, s)
-                        for oy in 0..<s.outH {
-                            addRun(row + oy * s.outW, count: s.outW, into: corner + oy * rowStride, stride: s.strideW)
-                        }
-                        row += ld
-                    }
-                }
-            }
-            crop(padded, into: x, s)
+        withPaddedImages(s, count: 1) { padded in
+            padded.base.update(repeating: 0, count: padded.imageSize)
+            addRows(col, ld: ld, channels: 0..<s.inChannels, into: padded, s)
+            crop(padded.base, into: x, s)
         }
         return
     }
@@ -115,22 +93,72 @@ func validColumns(_ x0: Int, _ s: ConvolutionShape) -> (first: Int, last: Int) {
     return (first, last)
 }
 
-/// Scratch for the strided paths: the image with its padding, [C, H + 2·padH, W + 2·padW],
-/// with the distance between planes and between the first pixels of two output rows.
-func withPaddedImage(_ s: ConvolutionShape, _ body: (UnsafeMutablePointer<Float>, _ planeSize: Int, _ rowStride: Int) -> Void) {
+/// Zero-padded copies of `count` images, [count, C, H + 2·padH, W + 2·padW].
+struct PaddedImages: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>, count: Int
+    let planeSize: Int, imageSize: Int
+    /// The distance between the first pixels of two output rows.
+    let rowStride: Int
+}
+
+/// Scratch for the strided paths and for groups of images.
+func withPaddedImages(_ s: ConvolutionShape, count: Int, _ body: (PaddedImages) -> Void) {
     let paddedWidth = s.width + 2 * s.padW, planeSize = (s.height + 2 * s.padH) * paddedWidth
     // The vector runs read and write (adding zero) up to one float past the last they use.
     let slack = 16
-    let padded = UnsafeMutablePointer<Float>.allocate(capacity: s.inChannels * planeSize + slack)
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: count * s.inChannels * planeSize + slack)
     defer { padded.deallocate() }
-    (padded + s.inChannels * planeSize).update(repeating: 0, count: slack)
-    body(padded, planeSize, s.strideH * paddedWidth)
+    (padded + count * s.inChannels * planeSize).update(repeating: 0, count: slack)
+    body(PaddedImages(base: padded, count: count, planeSize: planeSize, imageSize: s.inChannels * planeSize,
+                      rowStride: s.strideH * paddedWidth))
+}
+
+/// The column matrix's rows for `channels`, from padded images: row (c, ky, kx) holds image i's
+/// outputs from column i·pixels on. Filling whole rows writes each row's memory once in order;
+/// with 4×4 maps, filling image by image wrote 64 bytes to each of thousands of rows (a new
+/// page with nearly every store).
+func gatherRows(_ padded: PaddedImages, channels: Range<Int>, into col: UnsafeMutablePointer<Float>, ld: Int, _ s: ConvolutionShape) {
+    for c in channels {
+        for ky in 0..<s.kernelH {
+            for kx in 0..<s.kernelW {
+                let row = col + ((c * s.kernelH + ky) * s.kernelW + kx) * ld
+                for i in 0..<padded.count {
+                    var source = UnsafePointer(padded.base + i * padded.imageSize + c * padded.planeSize + tapOffset(ky: ky, kx: kx, s))
+                    var destination = row + i * s.pixels
+                    for _ in 0..<s.outH {
+                        gatherRun(source, stride: s.strideW, count: s.outW, into: destination)
+                        source += padded.rowStride; destination += s.outW
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of gatherRows: adds the rows for `channels` back into the padded images.
+func addRows(_ col: UnsafePointer<Float>, ld: Int, channels: Range<Int>, into padded: PaddedImages, _ s: ConvolutionShape) {
+    for c in channels {
+        for ky in 0..<s.kernelH {
+            for kx in 0..<s.kernelW {
+                let row = col + ((c * s.kernelH + ky) * s.kernelW + kx) * ld
+                for i in 0..<padded.count {
+                    var destination = padded.base + i * padded.imageSize + c * padded.planeSize + tapOffset(ky: ky, kx: kx, s)
+                    var source = row + i * s.pixels
+                    for _ in 0..<s.outH {
+                        addRun(source, count: s.outW, into: destination, stride: s.strideW)
+                        destination += padded.rowStride; source += s.outW
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// destination[i] = source[i·stride] for i in 0..<count. Stride 2 (every strided layer of the
 /// study) takes the even lanes of 16-float loads: 8 outputs per load instead of 8 loads.
 @inline(__always)
 func gatherRun(_ source: UnsafePointer<Float>, stride: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    if stride == 1 { copyShort(source, to: destination, count: count); return }
     var i = 0
     if stride == 2 {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
@@ -151,8 +179,14 @@ func gatherRun(_ source: UnsafePointer<Float>, stride: Int, count: Int, into des
 @inline(__always)
 func addRun(_ source: UnsafePointer<Float>, count: Int, into destination: UnsafeMutablePointer<Float>, stride: Int) {
     var i = 0
-    if stride == 2 {
-        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    if stride == 1 {
+        while i + 8 <= count {
+            let sum = to.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self) + from.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self)
+            to.storeBytes(of: sum, toByteOffset: 4 * i, as: Lanes8.self)
+            i += 8
+        }
+    } else if stride == 2 {
         while i + 4 <= count {
             let v = from.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self)
             let spread = Lanes8(v[0], 0, v[1], 0, v[2], 0, v[3], 0)
@@ -235,11 +269,24 @@ func parallel(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) -> V
     }
 }
 
-/// Columns of `count` images side by side: image i's columns start at i·pixels.
+/// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
+/// padded in parallel, then each thread fills the rows of its channels.
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
-    let (xs, cs) = (UnsafeSendable(x), SendablePointer(pointer: col))
-    parallel(count, threads: threads) { i in
-        im2col(xs.pointer + (first + i) * s.inputSize, cs.pointer + i * s.pixels, s, ld: count * s.pixels)
+    withPaddedImages(s, count: count) { padded in
+        let (xs, cs) = (UnsafeSendable(x), SendablePointer(pointer: col))
+        parallel(count, threads: threads) { i in pad(xs.pointer + (first + i) * s.inputSize, into: padded.base + i * padded.imageSize, s) }
+        parallel(s.inChannels, threads: threads) { c in gatherRows(padded, channels: c..<c + 1, into: cs.pointer, ld: count * s.pixels, s) }
+    }
+}
+
+/// The adjoint of groupColumns: each thread adds the rows of its channels into the padded
+/// images, then the images are cropped in parallel.
+func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
+    withPaddedImages(s, count: count) { padded in
+        let (cs, xs) = (UnsafeSendable(col), SendablePointer(pointer: x))
+        parallel(count, threads: threads) { i in (padded.base + i * padded.imageSize).update(repeating: 0, count: padded.imageSize) }
+        parallel(s.inChannels, threads: threads) { c in addRows(cs.pointer, ld: count * s.pixels, channels: c..<c + 1, into: padded, s) }
+        parallel(count, threads: threads) { i in crop(padded.base + i * padded.imageSize, into: xs.pointer + (first + i) * s.inputSize, s) }
     }
 }
 
@@ -301,15 +348,12 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
         let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
         let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
         defer { col.deallocate(); grouped.deallocate() }
-        let (cs, dxs) = (SendablePointer(pointer: col), SendablePointer(pointer: dx))
         forEachGroup(s) { first, count in
             gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
             sgemm(a: weightT, n: count * s.pixels,
                   b: MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false),
                   c: col, ldc: count * s.pixels, threads: threads)
-            parallel(count, threads: threads) { i in
-                col2im(cs.pointer + i * s.pixels, dxs.pointer + (first + i) * s.inputSize, s, ld: count * s.pixels)
-            }
+            ungroupColumns(col, first: first, count: count, into: dx, s, threads: threads)
         }
         return
     }

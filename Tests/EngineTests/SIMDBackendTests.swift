@@ -70,6 +70,18 @@ final class SIMDBackendTests: XCTestCase {
         try compare("critic layer") { try conv2d(images, kernel, stride: 2, padding: 1) }
         let small = try Tensor.randn([3, 16, 8, 8], generator: &rng)
         try compare("generator layer") { try convTranspose2d(small, kernel, stride: 2, padding: 1) }
+        // Maps of 4×4 outputs and smaller go through the GEMM in groups of images, their
+        // columns filled channel by channel: stride 2 and stride 1.
+        let maps = try Tensor.randn([5, 8, 8, 8], generator: &rng)
+        try compare("4×4 maps") { try conv2d(maps, kernel, stride: 2, padding: 1) }
+        let mapsT = try Tensor.randn([5, 16, 4, 4], generator: &rng)
+        try compare("4×4 maps, transposed") { try convTranspose2d(mapsT, kernel, stride: 2, padding: 1) }
+        let tiny = try Tensor.randn([6, 5, 3, 4], generator: &rng), threeByThree = try Tensor.randn([7, 5, 3, 3], generator: &rng)
+        let same = ConvGeometry(stride: 1, padding: 1, dilation: 1)
+        let dyTiny = try Tensor.randn([6, 7, 3, 4], generator: &rng)
+        try compare("3×4 maps, stride 1") { try Tensor.conv2dPrimitive(tiny, threeByThree, same) }
+        try compare("3×4 maps, stride 1, input gradient") { try Tensor.conv2dInputGradPrimitive(dyTiny, threeByThree, inputShape: tiny.shape, same) }
+        try compare("3×4 maps, stride 1, weight gradient") { try Tensor.conv2dWeightGradPrimitive(tiny, dyTiny, weightShape: threeByThree.shape, same) }
         // Rows of 15 and 14 outputs at stride 2: the strided runs' 8- and 4-wide vectors and scalar tail.
         for width in [29, 27] {
             let wide = try Tensor.randn([2, 3, 5, width], generator: &rng), taps = try Tensor.randn([4, 3, 3, 3], generator: &rng)
