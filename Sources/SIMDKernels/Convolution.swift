@@ -312,7 +312,7 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
                                _ s: ConvolutionShape, threads: Int) {
     if s.isDirect { directForward(x, w, y, s, threads: threads); return }
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
-                              rows: s.outChannels, columns: s.patch)
+                              rows: s.outChannels, columns: s.patch, threads: threads)
     if groupSize(s) > 1 {
         let g = groupSize(s)
         let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
@@ -342,7 +342,7 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
                                  _ s: ConvolutionShape, threads: Int) {
     if s.isDirect { directInputGrad(dy, w, dx, s, threads: threads); return }
     let weightT = PackedMatrix(MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
-                               rows: s.patch, columns: s.outChannels)
+                               rows: s.patch, columns: s.outChannels, threads: threads)
     if groupSize(s) > 1 {
         let g = groupSize(s)
         let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)

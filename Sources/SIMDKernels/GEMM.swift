@@ -79,10 +79,20 @@ public final class PackedMatrix: @unchecked Sendable {
     let kernel: GEMMKernel
     let base: UnsafeMutablePointer<Float>
 
-    public init(_ a: MatrixView, rows: Int, columns: Int, kernel: GEMMKernel = .best) {
+    /// With `threads` > 1 a large matrix is packed in bands of slivers, one per thread: a
+    /// convolution packs its weight (up to 2048×256 in the study) on every call.
+    public init(_ a: MatrixView, rows: Int, columns: Int, kernel: GEMMKernel = .best, threads: Int = 1) {
         (self.rows, self.columns, self.kernel) = (rows, columns, kernel)
-        base = .allocate(capacity: max(1, roundUp(rows, kernel.mr) * columns))
-        packA(a, rows: 0, rows, columns: 0, columns, mr: kernel.mr, into: base)
+        let base = UnsafeMutablePointer<Float>.allocate(capacity: max(1, roundUp(rows, kernel.mr) * columns))
+        self.base = base
+        let slivers = (rows + kernel.mr - 1) / kernel.mr
+        let parts = rows * columns >= parallelElementwiseMinimum ? min(threads, slivers) : 1
+        let packed = SendablePointer(pointer: base)
+        parallel(parts, threads: parts) { part in
+            let first = slivers * part / parts * kernel.mr, end = min(rows, slivers * (part + 1) / parts * kernel.mr)
+            guard end > first else { return }
+            packA(a, rows: first, end - first, columns: 0, columns, mr: kernel.mr, into: packed.pointer + first * columns)
+        }
     }
 
     deinit { base.deallocate() }

@@ -33,15 +33,27 @@ func collapse(_ dims: [Int], _ strides: [[Int]]) -> (dims: [Int], strides: [[Int
 @inline(__always)
 func forEachRow(_ dims: [Int], _ strides: [[Int]], threads: Int = 1, _ row: (_ offsets: [Int], _ count: Int, _ inner: [Int]) -> Void) {
     let (d, s) = collapse(dims, strides)
-    let parts = min(threads, d[0], d.reduce(1, *) >= parallelElementwiseMinimum ? threads : 1)
+    forEachRow(d, s, parts: partsFor(d, threads: threads)) { _, offsets, count, inner in row(offsets, count, inner) }
+}
+
+/// How many parts a walk over collapsed `d` is cut into on `threads` threads.
+@inline(__always)
+func partsFor(_ d: [Int], threads: Int) -> Int {
+    max(1, min(threads, d[0], d.reduce(1, *) >= parallelElementwiseMinimum ? threads : 1))
+}
+
+/// The runs of collapsed `d`, `s`, cut along the outermost axis into `parts` parts run on
+/// their own threads; `row` is told which part a run belongs to.
+@inline(__always)
+func forEachRow(_ d: [Int], _ s: [[Int]], parts: Int, _ row: (_ part: Int, _ offsets: [Int], _ count: Int, _ inner: [Int]) -> Void) {
     if parts <= 1 {
-        walkRows(d, s, from: 0, to: d[0], row)
+        walkRows(d, s, from: 0, to: d[0]) { row(0, $0, $1, $2) }
         return
     }
     withoutActuallyEscaping(row) { row in
         let shared = UncheckedSendable(value: row)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
-            walkRows(d, s, from: d[0] * part / parts, to: d[0] * (part + 1) / parts, shared.value)
+            walkRows(d, s, from: d[0] * part / parts, to: d[0] * (part + 1) / parts) { shared.value(part, $0, $1, $2) }
         }
     }
 }
@@ -199,8 +211,12 @@ func mapSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: I
 }
 
 /// Sums (or maxima) of `x` (contiguous, `dims`) over the axes marked in `reduced`, into `out`
-/// (the kept axes, contiguous). Sums accumulate in Double.
-public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced: [Bool], _ out: UnsafeMutablePointer<Float>) {
+/// (the kept axes, contiguous). Sums accumulate in Double. A large reduction is cut between
+/// threads along its outermost merged axis; when that axis is reduced, each part accumulates
+/// into its own buffer and the buffers are combined in order, so a thread count always gives
+/// the same result.
+public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced: [Bool], _ out: UnsafeMutablePointer<Float>,
+                   threads: Int = 1) {
     let outCount = zip(dims, reduced).map { $1 ? 1 : $0 }.reduce(1, *)
     var inStrides = [Int](repeating: 1, count: dims.count)
     for axis in stride(from: dims.count - 2, through: 0, by: -1) { inStrides[axis] = inStrides[axis + 1] * dims[axis + 1] }
@@ -210,24 +226,33 @@ public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced:
         outStrides[axis] = step
         step *= dims[axis]
     }
+    let (d, s) = collapse(dims, [inStrides, outStrides])
+    let parts = partsFor(d, threads: threads)
+    let buffers = s[1][0] == 0 ? parts : 1
     if isMax {
-        out.update(repeating: -.infinity, count: outCount)
-        forEachRow(dims, [inStrides, outStrides]) { o, n, s in
-            let (from, to) = (x + o[0], out + o[1])
-            for i in 0..<n {
-                let v = from[i], j = i * s[1]
-                if to[j].isNaN { continue }
-                if v.isNaN || v > to[j] { to[j] = v }
-            }
+        let maxima = buffers == 1 ? out : .allocate(capacity: buffers * outCount)
+        defer { if buffers > 1 { maxima.deallocate() } }
+        maxima.update(repeating: -.infinity, count: buffers * outCount)
+        // NaN wins; otherwise the first of equal maxima stays (−0 before +0).
+        @inline(__always) func keepMax(_ v: Float, _ m: inout Float) { if !m.isNaN && (v.isNaN || v > m) { m = v } }
+        let target = SendablePointer(pointer: maxima)
+        forEachRow(d, s, parts: parts) { part, o, n, inner in
+            let (from, to) = (x + o[0], target.pointer + (buffers > 1 ? part * outCount : 0) + o[1])
+            for i in 0..<n { keepMax(from[i], &to[i * inner[1]]) }
+        }
+        if buffers > 1 {
+            out.update(from: maxima, count: outCount)
+            for part in 1..<buffers { for j in 0..<outCount { keepMax(maxima[part * outCount + j], &out[j]) } }
         }
         return
     }
-    let sums = UnsafeMutablePointer<Double>.allocate(capacity: max(outCount, 1))
+    let sums = UnsafeMutablePointer<Double>.allocate(capacity: max(buffers * outCount, 1))
     defer { sums.deallocate() }
-    sums.update(repeating: 0, count: outCount)
-    forEachRow(dims, [inStrides, outStrides]) { o, n, s in
-        let from = x + o[0], to = sums + o[1]
-        if s[1] == 0 {
+    sums.update(repeating: 0, count: buffers * outCount)
+    let target = SendablePointer(pointer: sums)
+    forEachRow(d, s, parts: parts) { part, o, n, inner in
+        let from = x + o[0], to = target.pointer + (buffers > 1 ? part * outCount : 0) + o[1]
+        if inner[1] == 0 {
             // The run is reduced: sum it into one element (8 lanes of Float, combined in Double
             // every 64 elements so long rows keep Double accuracy).
             var total = 0.0, i = 0
@@ -241,8 +266,9 @@ public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced:
             while i < n { total += Double(from[i]); i += 1 }
             to[0] += total
         } else {
-            for i in 0..<n { to[i * s[1]] += Double(from[i]) }
+            for i in 0..<n { to[i * inner[1]] += Double(from[i]) }
         }
     }
+    for part in 1..<max(buffers, 1) { for j in 0..<outCount { sums[j] += sums[part * outCount + j] } }
     for j in 0..<outCount { out[j] = Float(sums[j]) }
 }

@@ -141,6 +141,22 @@ final class SIMDBackendTests: XCTestCase {
         try compare("a permuted copy", exact: true) { try images.permuted([3, 1, 0, 2]) }
     }
 
+    /// Reductions over more than 64K elements are cut between threads too: along a kept
+    /// outermost axis each thread owns its outputs; along a reduced one each sums into its own
+    /// buffer, combined in order.
+    func testLargeReductionsOnEveryThreadCount() throws {
+        var rng = RandomGenerator(seed: 108)
+        let images = try Tensor.randn([9, 5, 41, 43], generator: &rng)
+        var ties = try Tensor.zeros([9, 5, 41, 43])
+        ties = try Tensor.where(images .> 2.5, Tensor(Float.nan), ties)   // a few NaNs, which a maximum keeps
+        try compare("batch statistics: sum over all but channels") { try images.sum(axes: [0, 2, 3]) }
+        try compare("sum over channels, the batch axis kept") { try images.sum(axes: [1]) }
+        try compare("sum of everything") { try images.sum() }
+        try compare("maximum over all but channels", exact: true) { try images.max(axes: [0, 2, 3]) }
+        try compare("maximum with NaNs", exact: true) { try (images + ties).max(axes: [0, 2, 3]) }
+        try compare("maximum of zeros and NaNs", exact: true) { try ties.max(axes: [0, 2]) }
+    }
+
     func testMovementIsExact() throws {
         var rng = RandomGenerator(seed: 103)
         let x = try Tensor.randn([2, 3, 5, 7], generator: &rng)

@@ -57,7 +57,7 @@ public struct SIMDBackend: Backend {
         guard let source = x.baseAddress, let target = out.baseAddress else { return }
         if x.isEmpty { out.initialize(repeating: op == .sum ? 0 : -.infinity); return }
         let reduced = (0..<shape.rank).map { axes.contains($0) }
-        SIMDKernels.reduce(isMax: op == .max, source, dims: shape.dims, reduced: reduced, target)
+        SIMDKernels.reduce(isMax: op == .max, source, dims: shape.dims, reduced: reduced, target, threads: Runtime.threads)
     }
 
     public func copy(_ source: StridedView, shape: Shape, to destination: MutableStridedView) {
