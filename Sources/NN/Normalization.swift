@@ -63,8 +63,19 @@ public final class AdaptiveInstanceNorm: Module {
         let n = x.shape[0], c = x.shape[1]
         let gamma = try scale(z).reshaped([n, c, 1, 1])
         let beta = try shift(z).reshaped([n, c, 1, 1])
-        return try gamma * instanceNorm(x, eps: eps) + beta
+        // γ · (x − μ)/σ + β, with γ/σ formed per sample and channel first (see affineNormalized).
+        let mean = try x.mean(axes: [2, 3], keepDims: true)
+        return try affineNormalized(x - mean, axes: [2, 3], eps: eps, gamma: gamma, beta: beta).output
     }
+}
+
+/// (x − μ)/σ · γ + β from the centred x − μ, σ = √(mean((x − μ)²) + eps) over `axes`, computed
+/// as (x − μ) · (γ/σ) + β: γ/σ has one value per channel (or per sample and channel), so the
+/// full-size work is one product and one sum instead of a quotient, a product and a sum, and
+/// the centred values serve the variance too. The variance is returned for running estimates.
+func affineNormalized(_ centred: Tensor, axes: [Int], eps: Float, gamma: Tensor, beta: Tensor) throws -> (output: Tensor, variance: Tensor) {
+    let variance = try (centred * centred).mean(axes: axes, keepDims: true)
+    return (try centred * (gamma / sqrt(variance + Tensor(eps))) + beta, variance)
 }
 
 /// Batch normalization over `[N, C, H, W]` (PyTorch's BatchNorm2d): in training, normalise with
@@ -89,26 +100,25 @@ public final class BatchNorm2d: Layer, TrainingModeAware {
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         try requireImages(x, channels: weight.shape[0], "BatchNorm2d")
         let c = x.shape[1]
-        let mean: Tensor, variance: Tensor
-        if isTraining {
-            let count = x.count / Swift.max(c, 1)
-            guard count > 1 else {
-                throw EngineError.invalidArgument(op: "BatchNorm2d", message: "needs more than one value per channel in training (got shape \(x.shape))")
-            }
-            mean = try x.mean(axes: [0, 2, 3], keepDims: true)
-            variance = try x.variance(axes: [0, 2, 3], keepDims: true)
-            try noGrad {
-                let m = Tensor(momentum)
-                let unbiased = try variance.reshaped([c]) * Tensor(Float(count) / Float(count - 1))
-                runningMean.value = try (1 - m) * runningMean.value + m * mean.reshaped([c])
-                runningVar.value = try (1 - m) * runningVar.value + m * unbiased
-            }
-        } else {
-            mean = try runningMean.value.reshaped([1, c, 1, 1])
-            variance = try runningVar.value.reshaped([1, c, 1, 1])
+        let gamma = try weight.value.reshaped([1, c, 1, 1]), beta = try bias.value.reshaped([1, c, 1, 1])
+        guard isTraining else {
+            let std = try sqrt(runningVar.value.reshaped([1, c, 1, 1]) + Tensor(eps))
+            return try (x - runningMean.value.reshaped([1, c, 1, 1])) * (gamma / std) + beta
         }
-        let normalized = try (x - mean) / sqrt(variance + Tensor(eps))
-        return try normalized * weight.value.reshaped([1, c, 1, 1]) + bias.value.reshaped([1, c, 1, 1])
+        let count = x.count / Swift.max(c, 1)
+        guard count > 1 else {
+            throw EngineError.invalidArgument(op: "BatchNorm2d", message: "needs more than one value per channel in training (got shape \(x.shape))")
+        }
+        // (x − μ)/σ · γ + β with the batch's statistics, γ/σ formed per channel first.
+        let mean = try x.mean(axes: [0, 2, 3], keepDims: true)
+        let (output, variance) = try affineNormalized(x - mean, axes: [0, 2, 3], eps: eps, gamma: gamma, beta: beta)
+        try noGrad {
+            let m = Tensor(momentum)
+            let unbiased = try variance.reshaped([c]) * Tensor(Float(count) / Float(count - 1))
+            runningMean.value = try (1 - m) * runningMean.value + m * mean.reshaped([c])
+            runningVar.value = try (1 - m) * runningVar.value + m * unbiased
+        }
+        return output
     }
 }
 
