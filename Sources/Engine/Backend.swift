@@ -19,9 +19,11 @@ public protocol Backend: Sendable {
     /// Copies `shape` elements read through `source` into `destination` (written through its strides).
     func copy(_ source: StridedView, shape: Shape, to destination: MutableStridedView)
     func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ dims: MatmulDims)
-    func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ dims: ConvDims)
-    /// The adjoint of conv2d in its input (a transposed convolution): `dx` from `dy` and `w`.
-    func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, inputGrad dx: UnsafeMutablePointer<Float>, _ dims: ConvDims)
+    /// With a bias, bias[o] is added to output channel o (fused: each image gets it while in cache).
+    func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>, _ dims: ConvDims)
+    /// The adjoint of conv2d in its input (a transposed convolution): `dx` from `dy` and `w`,
+    /// plus bias[c] on channel c when given (a transposed convolution's bias).
+    func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inputGrad dx: UnsafeMutablePointer<Float>, _ dims: ConvDims)
     /// The adjoint of conv2d in its weight: `dw` from `x` and `dy`.
     func conv2dWeightGrad(input x: UnsafePointer<Float>, outputGrad dy: UnsafePointer<Float>, weightGrad dw: UnsafeMutablePointer<Float>, _ dims: ConvDims)
 }

@@ -101,15 +101,19 @@ func vectorJacobianProduct(_ primitive: Primitive, inputs x: [Tensor], output y:
 
     // conv2d(x, w), its input adjoint T(dy, w) and weight adjoint W(x, dy) are three faces of
     // one trilinear form ⟨conv2d(x, w), dy⟩, so each one's derivative is one of the others.
+    // A bias, when fused in as a third input, is added to every pixel of its channel: its
+    // gradient sums g over the batch and the pixels.
     case .conv2d(let geometry):
         let (input, weight) = (x[0], x[1])
         return [try ifNeeded(0) { try Tensor.conv2dInputGradPrimitive(g, weight, inputShape: input.shape, geometry) },
                 try ifNeeded(1) { try Tensor.conv2dWeightGradPrimitive(input, g, weightShape: weight.shape, geometry) }]
+            + (x.count == 3 ? [try ifNeeded(2) { try g.sum(axes: [0, 2, 3]) }] : [])
 
     case .conv2dInputGrad(let geometry):
         let (dy, weight) = (x[0], x[1])
         return [try ifNeeded(0) { try Tensor.conv2dPrimitive(g, weight, geometry) },
                 try ifNeeded(1) { try Tensor.conv2dWeightGradPrimitive(g, dy, weightShape: weight.shape, geometry) }]
+            + (x.count == 3 ? [try ifNeeded(2) { try g.sum(axes: [0, 2, 3]) }] : [])
 
     case .conv2dWeightGrad(let geometry):
         let (input, dy) = (x[0], x[1])

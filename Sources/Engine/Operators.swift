@@ -96,8 +96,7 @@ extension Tensor {
 /// optional bias `[outC]`.
 public func conv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
                    dilation: Int = 1) throws -> Tensor {
-    let y = try Tensor.conv2dPrimitive(x, w, ConvGeometry(stride: stride, padding: padding, dilation: dilation))
-    return try addChannelBias(y, bias, op: "conv2d")
+    try Tensor.conv2dPrimitive(x, w, bias: bias, ConvGeometry(stride: stride, padding: padding, dilation: dilation))
 }
 
 /// Transposed convolution (PyTorch's conv_transpose2d, the generator's upsampling): the
@@ -117,17 +116,8 @@ public func convTranspose2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, strid
     guard outShape[2] >= 1, outShape[3] >= 1 else {
         throw EngineError.shapeMismatch(op: "convTranspose2d", shapes: [x.shape, w.shape], reason: "padding \(padding) leaves no output")
     }
-    let y = try Tensor.conv2dInputGradPrimitive(x, w, inputShape: outShape,
-                                                ConvGeometry(stride: stride, padding: padding, dilation: dilation))
-    return try addChannelBias(y, bias, op: "convTranspose2d")
-}
-
-private func addChannelBias(_ y: Tensor, _ bias: Tensor?, op: String) throws -> Tensor {
-    guard let bias else { return y }
-    guard bias.shape == Shape([y.shape[1]]) else {
-        throw EngineError.shapeMismatch(op: op, shapes: [y.shape, bias.shape], reason: "the bias must have one element per output channel, [\(y.shape[1])]")
-    }
-    return try y + bias.reshaped([1, y.shape[1], 1, 1])
+    return try Tensor.conv2dInputGradPrimitive(x, w, bias: bias, inputShape: outShape,
+                                               ConvGeometry(stride: stride, padding: padding, dilation: dilation), op: "convTranspose2d")
 }
 
 // MARK: - Reductions

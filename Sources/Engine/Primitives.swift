@@ -275,19 +275,33 @@ extension Tensor {
                         outChannels: weight[0], kernelH: weight[2], kernelW: weight[3], outH: outH, outW: outW, geometry: g)
     }
 
-    static func conv2dPrimitive(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) throws -> Tensor {
+    /// conv2d, plus a per-channel bias (`[outC]`, a third input) when given: adding it inside
+    /// the kernel, image by image while the image is in cache, saves a pass over the output.
+    static func conv2dPrimitive(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, _ g: ConvGeometry) throws -> Tensor {
         let d = try convDims("conv2d", input: x.shape, weight: w.shape, output: nil, g)
-        return try apply(.conv2d(g), [x, w], shape: [d.batch, d.outChannels, d.outH, d.outW], op: "conv2d") { backend, out in
-            backend.conv2d(input: x.storage.pointer, weight: w.storage.pointer, output: out.baseAddress!, d)
+        let shape: Shape = [d.batch, d.outChannels, d.outH, d.outW]
+        try checkChannelBias(bias, output: shape, op: "conv2d")
+        return try apply(.conv2d(g), [x, w] + (bias.map { [$0] } ?? []), shape: shape, op: "conv2d") { backend, out in
+            backend.conv2d(input: x.storage.pointer, weight: w.storage.pointer, bias: bias.map { UnsafePointer($0.storage.pointer) },
+                           output: out.baseAddress!, d)
         }
     }
 
-    /// The gradient of conv2d in its input: `dy` through the adjoint into `inputShape`.
-    static func conv2dInputGradPrimitive(_ dy: Tensor, _ w: Tensor, inputShape: Shape, _ g: ConvGeometry) throws -> Tensor {
+    /// The gradient of conv2d in its input: `dy` through the adjoint into `inputShape` (plus a
+    /// bias per channel of `inputShape`, a transposed convolution's, when given).
+    static func conv2dInputGradPrimitive(_ dy: Tensor, _ w: Tensor, bias: Tensor? = nil, inputShape: Shape, _ g: ConvGeometry,
+                                         op: String = "conv2dInputGrad") throws -> Tensor {
         let d = try convDims("conv2dInputGrad", input: inputShape, weight: w.shape, output: dy.shape, g)
-        return try apply(.conv2dInputGrad(g), [dy, w], shape: inputShape, op: "conv2dInputGrad") { backend, out in
-            backend.conv2dInputGrad(outputGrad: dy.storage.pointer, weight: w.storage.pointer, inputGrad: out.baseAddress!, d)
+        try checkChannelBias(bias, output: inputShape, op: op)
+        return try apply(.conv2dInputGrad(g), [dy, w] + (bias.map { [$0] } ?? []), shape: inputShape, op: "conv2dInputGrad") { backend, out in
+            backend.conv2dInputGrad(outputGrad: dy.storage.pointer, weight: w.storage.pointer, bias: bias.map { UnsafePointer($0.storage.pointer) },
+                                    inputGrad: out.baseAddress!, d)
         }
+    }
+
+    static func checkChannelBias(_ bias: Tensor?, output: Shape, op: String) throws {
+        guard let bias, bias.shape != Shape([output[1]]) else { return }
+        throw EngineError.shapeMismatch(op: op, shapes: [output, bias.shape], reason: "the bias must have one element per output channel, [\(output[1])]")
     }
 
     /// The gradient of conv2d in its weight, for a weight of `weightShape`.

@@ -275,12 +275,33 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: Unsa
 
 /// The adjoint of groupColumns: each thread adds the rows of its channels into the padded
 /// images, then the images are cropped in parallel.
-func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
+func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape,
+                    bias: UnsafePointer<Float>?, threads: Int) {
     withPaddedImages(s, count: count) { padded in
-        let (cs, xs) = (UnsafeSendable(col), SendablePointer(pointer: x))
+        let (cs, xs, bs) = (UnsafeSendable(col), SendablePointer(pointer: x), bias.map(UnsafeSendable.init))
         parallel(count, threads: threads) { i in (padded.base + i * padded.imageSize).update(repeating: 0, count: padded.imageSize) }
         parallel(s.inChannels, threads: threads) { c in addRows(cs.pointer, ld: count * s.pixels, channels: c..<c + 1, into: padded, s) }
-        parallel(count, threads: threads) { i in crop(padded.base + i * padded.imageSize, into: xs.pointer + (first + i) * s.inputSize, s) }
+        parallel(count, threads: threads) { i in
+            let image = xs.pointer + (first + i) * s.inputSize
+            crop(padded.base + i * padded.imageSize, into: image, s)
+            addBias(bs?.pointer, to: image, channels: s.inChannels, pixels: s.height * s.width)
+        }
+    }
+}
+
+/// planes[c] += bias[c] for each of `channels` planes of `pixels` floats, when there is a bias:
+/// a convolution's bias, added to each image while it is still in cache.
+@inline(__always)
+func addBias(_ bias: UnsafePointer<Float>?, to planes: UnsafeMutablePointer<Float>, channels: Int, pixels: Int) {
+    guard let bias else { return }
+    for c in 0..<channels {
+        let plane = UnsafeMutableRawPointer(planes + c * pixels), b = Lanes8(repeating: bias[c])
+        var i = 0
+        while i + 8 <= pixels {
+            plane.storeBytes(of: plane.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self) + b, toByteOffset: 4 * i, as: Lanes8.self)
+            i += 8
+        }
+        while i < pixels { planes[c * pixels + i] += bias[c]; i += 1 }
     }
 }
 
@@ -301,10 +322,10 @@ func scatter(_ grouped: UnsafePointer<Float>, first: Int, count: Int, channels: 
     }
 }
 
-/// y[n] = W · im2col(x[n])
+/// y[n] = W · im2col(x[n]) (+ bias[o] on channel o)
 public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                               _ s: ConvolutionShape, threads: Int) {
-    if s.isDirect { directForward(x, w, y, s, threads: threads); return }
+                               _ s: ConvolutionShape, bias: UnsafePointer<Float>? = nil, threads: Int) {
+    if s.isDirect { directForward(x, w, y, s, bias: bias, threads: threads); return }
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch, threads: threads)
     if groupSize(s) > 1 {
@@ -317,24 +338,27 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
             sgemm(a: weight, n: count * s.pixels,
                   b: MatrixView(base: col, rows: s.patch, columns: count * s.pixels, transposed: false),
                   c: out, ldc: count * s.pixels, threads: threads)
+            addBias(bias, to: out, channels: s.outChannels, pixels: count * s.pixels)
             scatter(out, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: y)
         }
         return
     }
-    let (xs, ys) = (UnsafeSendable(x), SendablePointer(pointer: y))
+    let (xs, ys, bs) = (UnsafeSendable(x), SendablePointer(pointer: y), bias.map(UnsafeSendable.init))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let input = xs.pointer + n * s.inputSize
         if !s.isPointwise { im2col(input, col, s) }
         let columns = s.isPointwise ? input : UnsafePointer(col)
         sgemm(a: weight, n: s.pixels, b: MatrixView(base: columns, rows: s.patch, columns: s.pixels, transposed: false),
               c: ys.pointer + n * s.outputSize, ldc: s.pixels, threads: gemmThreads)
+        addBias(bs?.pointer, to: ys.pointer + n * s.outputSize, channels: s.outChannels, pixels: s.pixels)
     }
 }
 
-/// dx[n] = col2im(Wᵀ · dy[n])  (also the forward pass of a transposed convolution)
+/// dx[n] = col2im(Wᵀ · dy[n]) (+ bias[c] on channel c): also the forward pass of a transposed
+/// convolution, whose bias that is.
 public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                                 _ s: ConvolutionShape, threads: Int) {
-    if s.isDirect { directInputGrad(dy, w, dx, s, threads: threads); return }
+                                 _ s: ConvolutionShape, bias: UnsafePointer<Float>? = nil, threads: Int) {
+    if s.isDirect { directInputGrad(dy, w, dx, s, bias: bias, threads: threads); return }
     let weightT = PackedMatrix(MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
                                rows: s.patch, columns: s.outChannels, threads: threads)
     if groupSize(s) > 1 {
@@ -347,17 +371,18 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
             sgemm(a: weightT, n: count * s.pixels,
                   b: MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false),
                   c: col, ldc: count * s.pixels, threads: threads)
-            ungroupColumns(col, first: first, count: count, into: dx, s, threads: threads)
+            ungroupColumns(col, first: first, count: count, into: dx, s, bias: bias, threads: threads)
         }
         return
     }
-    let (dys, dxs) = (UnsafeSendable(dy), SendablePointer(pointer: dx))
+    let (dys, dxs, bs) = (UnsafeSendable(dy), SendablePointer(pointer: dx), bias.map(UnsafeSendable.init))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let target = s.isPointwise ? dxs.pointer + n * s.inputSize : col
         sgemm(a: weightT, n: s.pixels,
               b: MatrixView(base: dys.pointer + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
               c: target, ldc: s.pixels, threads: gemmThreads)
         if !s.isPointwise { col2im(col, dxs.pointer + n * s.inputSize, s) }
+        addBias(bs?.pointer, to: dxs.pointer + n * s.inputSize, channels: s.inChannels, pixels: s.height * s.width)
     }
 }
 

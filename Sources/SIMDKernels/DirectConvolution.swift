@@ -134,12 +134,12 @@ func directGeometry(_ s: ConvolutionShape, inputs: Int, outH: Int, outW: Int) ->
 
 /// y[n] = W ⊛ x[n] for `s.isDirect` shapes.
 func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                   _ s: ConvolutionShape, threads: Int) {
+                   _ s: ConvolutionShape, bias: UnsafePointer<Float>?, threads: Int) {
     let g = directGeometry(s, inputs: s.inChannels, outH: s.outH, outW: s.outW)
     // weights[t][j] = w[j][t], t = (c, ky, kx): the 4 output channels of a tap side by side.
     var weights = [Float](repeating: 0, count: 4 * s.patch)
     for j in 0..<s.outChannels { for t in 0..<s.patch { weights[4 * t + j] = w[j * s.patch + t] } }
-    let (xs, ys, ws) = (UnsafeSendable(x), SendablePointer(pointer: y), weights)
+    let (xs, ys, ws, bs) = (UnsafeSendable(x), SendablePointer(pointer: y), weights, bias.map(UnsafeSendable.init))
     forEachImage(s, threads: threads, scratch: s.inChannels * g.planes.planeSize) { _, n, padded, _ in
         g.planes.fill(xs.pointer + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
                       top: s.padH, left: s.padW, into: padded)
@@ -147,13 +147,14 @@ func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: Un
             directTiles(padded, g, weights: weights.baseAddress!, into: ys.pointer + n * s.outputSize,
                         outPlane: s.pixels, count: s.outChannels)
         }
+        addBias(bs?.pointer, to: ys.pointer + n * s.outputSize, channels: s.outChannels, pixels: s.pixels)
     }
 }
 
 /// dx[n] = the full correlation of dy[n] with the flipped kernel: a direct convolution with the
 /// output channels as inputs, of dy padded by each side's reach minus the forward padding.
 func directInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                     _ s: ConvolutionShape, threads: Int) {
+                     _ s: ConvolutionShape, bias: UnsafePointer<Float>?, threads: Int) {
     let (top, left) = (s.dilationH * (s.kernelH - 1) - s.padH, s.dilationW * (s.kernelW - 1) - s.padW)
     let g = directGeometry(s, inputs: s.outChannels, outH: s.height, outW: s.width)
     // weights[block][t'][j] = w[o][4·block + j][kh-1-ky][kw-1-kx], t' = (o, ky, kx).
@@ -170,7 +171,7 @@ func directInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx
             }
         }
     }
-    let (dys, dxs, ws) = (UnsafeSendable(dy), SendablePointer(pointer: dx), weights)
+    let (dys, dxs, ws, bs) = (UnsafeSendable(dy), SendablePointer(pointer: dx), weights, bias.map(UnsafeSendable.init))
     let plane = s.height * s.width
     forEachImage(s, threads: threads, scratch: s.outChannels * g.planes.planeSize) { _, n, padded, _ in
         g.planes.fill(dys.pointer + n * s.outputSize, channels: s.outChannels, height: s.outH, width: s.outW,
@@ -182,6 +183,7 @@ func directInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx
                             count: min(4, s.inChannels - 4 * block))
             }
         }
+        addBias(bs?.pointer, to: dxs.pointer + n * s.inputSize, channels: s.inChannels, pixels: plane)
     }
 }
 

@@ -120,6 +120,8 @@ final class GradientTests: XCTestCase {
         try check([x, w]) { try conv2d($0[0], $0[1], padding: 2, dilation: 2) }
         // Second order through a nonlinearity: conv's Hessian terms are the adjoint kernels.
         try check([x, w]) { try tanh(conv2d($0[0], $0[1], stride: 2)) }
+        // The bias is fused into the convolution as a third input.
+        try check([x, w, b]) { try tanh(conv2d($0[0], $0[1], bias: $0[2], stride: 2)) }
     }
 
     func testConvTranspose2d() throws {
@@ -128,6 +130,7 @@ final class GradientTests: XCTestCase {
         let b = try randomInput([2], seed: 35)
         try check([x, w, b]) { try convTranspose2d($0[0], $0[1], bias: $0[2], stride: 2, padding: 1) }
         try check([x, w]) { try tanh(convTranspose2d($0[0], $0[1], stride: 2, padding: 1, outputPadding: 1)) }
+        try check([x, w, b]) { try tanh(convTranspose2d($0[0], $0[1], bias: $0[2], stride: 2, padding: 1)) }
     }
 
     func testConvWeightGradientPrimitiveDifferentiatesBothWays() throws {

@@ -104,6 +104,18 @@ final class SIMDBackendTests: XCTestCase {
         }
         let pointwise = try Tensor.randn([5, 8, 1, 1], generator: &rng)
         try compare("pointwise") { try conv2d(images, pointwise) }
+        // A bias is added inside each path: image by image, by groups, in the direct kernels.
+        let (b16, b8, b5, b3) = try (Tensor.randn([16], generator: &rng), Tensor.randn([8], generator: &rng),
+                                     Tensor.randn([5], generator: &rng), Tensor.randn([3], generator: &rng))
+        let rgb = try Tensor.randn([3, 8, 3, 3], generator: &rng)
+        try compare("bias, image by image") { try conv2d(images, kernel, bias: b16, stride: 2, padding: 1) }
+        try compare("bias, 4×4 maps") { try conv2d(maps, kernel, bias: b16, stride: 2, padding: 1) }
+        try compare("bias, direct") { try conv2d(images, rgb, bias: b3, padding: 1) }
+        try compare("bias, pointwise") { try conv2d(images, pointwise, bias: b5) }
+        try compare("bias, transposed") { try convTranspose2d(small, kernel, bias: b8, stride: 2, padding: 1) }
+        try compare("bias, transposed 4×4 maps") { try convTranspose2d(mapsT, kernel, bias: b8, stride: 2, padding: 1) }
+        let threeChannels = try Tensor.randn([3, 3, 6, 6], generator: &rng)
+        try compare("bias, transposed direct") { try convTranspose2d(threeChannels, rgb, bias: b8, padding: 1) }
     }
 
     func testElementwiseIsExact() throws {

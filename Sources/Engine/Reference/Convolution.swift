@@ -4,14 +4,14 @@
 /// and pixels outside the input are zero. The two adjoints are the same loop with the
 /// roles of the three tensors exchanged.
 extension ReferenceBackend {
-    /// y[n, o, oy, ox] = Σ_{c, ky, kx} x[n, c, iy, ix] · w[o, c, ky, kx]
-    public func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
+    /// y[n, o, oy, ox] = Σ_{c, ky, kx} x[n, c, iy, ix] · w[o, c, ky, kx]  (+ b[o])
+    public func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
                        output y: UnsafeMutablePointer<Float>, _ d: ConvDims) {
         for n in 0..<d.batch {
             for o in 0..<d.outChannels {
                 for oy in 0..<d.outH {
                     for ox in 0..<d.outW {
-                        var sum = 0.0
+                        var sum = Double(b?[o] ?? 0)
                         forEachTap(d, oy, ox) { c, ky, kx, iy, ix in
                             sum += Double(x[d.inputIndex(n, c, iy, ix)]) * Double(w[d.weightIndex(o, c, ky, kx)])
                         }
@@ -22,10 +22,13 @@ extension ReferenceBackend {
         }
     }
 
-    /// dx[n, c, iy, ix] = Σ_{o, oy, ox} dy[n, o, oy, ox] · w[o, c, ky, kx]  (a transposed convolution)
-    public func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
+    /// dx[n, c, iy, ix] = Σ_{o, oy, ox} dy[n, o, oy, ox] · w[o, c, ky, kx]  (+ b[c]; a transposed convolution)
+    public func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
                                 inputGrad dx: UnsafeMutablePointer<Float>, _ d: ConvDims) {
         var sums = [Double](repeating: 0, count: d.batch * d.inChannels * d.height * d.width)
+        if let b {
+            for i in sums.indices { sums[i] = Double(b[i / (d.height * d.width) % d.inChannels]) }
+        }
         for n in 0..<d.batch {
             for o in 0..<d.outChannels {
                 for oy in 0..<d.outH {

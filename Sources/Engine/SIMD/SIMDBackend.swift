@@ -84,12 +84,12 @@ public struct SIMDBackend: Backend {
         }
     }
 
-    public func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ d: ConvDims) {
-        convolutionForward(x, w, y, shape(d), threads: Runtime.threads)
+    public func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>, _ d: ConvDims) {
+        convolutionForward(x, w, y, shape(d), bias: bias, threads: Runtime.threads)
     }
 
-    public func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, inputGrad dx: UnsafeMutablePointer<Float>, _ d: ConvDims) {
-        convolutionInputGrad(dy, w, dx, shape(d), threads: Runtime.threads)
+    public func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inputGrad dx: UnsafeMutablePointer<Float>, _ d: ConvDims) {
+        convolutionInputGrad(dy, w, dx, shape(d), bias: bias, threads: Runtime.threads)
     }
 
     public func conv2dWeightGrad(input x: UnsafePointer<Float>, outputGrad dy: UnsafePointer<Float>, weightGrad dw: UnsafeMutablePointer<Float>, _ d: ConvDims) {
