@@ -13,23 +13,6 @@ extension ConvolutionShape {
     }
 }
 
-/// One image's planes, zero-padded: `top` rows and `left` columns before the data, zeros after
-/// it up to `rows` × `rowStride`.
-struct PaddedPlanes {
-    let rows: Int, rowStride: Int
-    var planeSize: Int { rows * rowStride }
-
-    func fill(_ from: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int,
-              into padded: UnsafeMutablePointer<Float>) {
-        padded.update(repeating: 0, count: channels * planeSize)
-        for c in 0..<channels {
-            for y in 0..<height {
-                copyShort(from + (c * height + y) * width, to: padded + c * planeSize + (top + y) * rowStride + left, count: width)
-            }
-        }
-    }
-}
-
 /// A direct convolution's geometry: `inputs` padded planes, each tap t = (i, ky, kx) reading
 /// from `tapOffsets[t]` past the output pixel's corner, into output planes of outH × outW.
 struct DirectGeometry {

@@ -27,7 +27,13 @@ extension ReferenceBackend {
                                 inputGrad dx: UnsafeMutablePointer<Float>, _ d: ConvDims) {
         var sums = [Double](repeating: 0, count: d.batch * d.inChannels * d.height * d.width)
         if let b {
-            for i in sums.indices { sums[i] = Double(b[i / (d.height * d.width) % d.inChannels]) }
+            for n in 0..<d.batch {
+                for c in 0..<d.inChannels {
+                    for iy in 0..<d.height {
+                        for ix in 0..<d.width { sums[d.inputIndex(n, c, iy, ix)] = Double(b[c]) }
+                    }
+                }
+            }
         }
         for n in 0..<d.batch {
             for o in 0..<d.outChannels {
