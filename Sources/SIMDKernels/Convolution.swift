@@ -130,12 +130,7 @@ func gatherRows(_ padded: PaddedImages, channels: Range<Int>, into col: UnsafeMu
             for kx in 0..<s.kernelW {
                 let row = col + ((c * s.kernelH + ky) * s.kernelW + kx) * ld
                 for i in 0..<padded.count {
-                    var source = UnsafePointer(padded.plane(i, c) + tapOffset(ky: ky, kx: kx, s))
-                    var destination = row + i * s.pixels
-                    for _ in 0..<s.outH {
-                        gatherRun(source, stride: s.strideW, count: s.outW, into: destination)
-                        source += padded.rowStride; destination += s.outW
-                    }
+                    gatherTap(padded.plane(i, c) + tapOffset(ky: ky, kx: kx, s), rowStride: padded.rowStride, s, into: row + i * s.pixels)
                 }
             }
         }
@@ -149,15 +144,52 @@ func addRows(_ col: UnsafePointer<Float>, ld: Int, channels: Range<Int>, into pa
             for kx in 0..<s.kernelW {
                 let row = col + ((c * s.kernelH + ky) * s.kernelW + kx) * ld
                 for i in 0..<padded.count {
-                    var destination = padded.plane(i, c) + tapOffset(ky: ky, kx: kx, s)
-                    var source = row + i * s.pixels
-                    for _ in 0..<s.outH {
-                        addRun(source, count: s.outW, into: destination, stride: s.strideW)
-                        destination += padded.rowStride; source += s.outW
-                    }
+                    addTap(row + i * s.pixels, into: padded.plane(i, c) + tapOffset(ky: ky, kx: kx, s), rowStride: padded.rowStride, s)
                 }
             }
         }
+    }
+}
+
+/// One tap of one image: its outH output rows, `rowStride` apart in the padded image, side by
+/// side in the column matrix's row. Maps 4 wide at stride 2 (conv3's, convT1's) store two rows
+/// per 8-float vector: a run of 4 alone costs more in loop than in data.
+@inline(__always)
+func gatherTap(_ source: UnsafePointer<Float>, rowStride: Int, _ s: ConvolutionShape, into destination: UnsafeMutablePointer<Float>) {
+    var oy = 0
+    if s.strideW == 2 && s.outW == 4 {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+        @inline(__always) func row(_ y: Int) -> SIMD4<Float> { from.loadUnaligned(fromByteOffset: 4 * y * rowStride, as: Lanes8.self).evenHalf }
+        while oy + 2 <= s.outH {
+            to.storeBytes(of: Lanes8(lowHalf: row(oy), highHalf: row(oy + 1)), toByteOffset: 16 * oy, as: Lanes8.self)
+            oy += 2
+        }
+    }
+    while oy < s.outH {
+        gatherRun(source + oy * rowStride, stride: s.strideW, count: s.outW, into: destination + oy * s.outW)
+        oy += 1
+    }
+}
+
+/// The adjoint of gatherTap: adds one tap's output rows back into the padded image.
+@inline(__always)
+func addTap(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rowStride: Int, _ s: ConvolutionShape) {
+    var oy = 0
+    if s.strideW == 2 && s.outW == 4 {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+        @inline(__always) func add(_ v: SIMD4<Float>, _ y: Int) {
+            let spread = Lanes8(v[0], 0, v[1], 0, v[2], 0, v[3], 0)
+            to.storeBytes(of: to.loadUnaligned(fromByteOffset: 4 * y * rowStride, as: Lanes8.self) + spread, toByteOffset: 4 * y * rowStride, as: Lanes8.self)
+        }
+        while oy + 2 <= s.outH {
+            let pair = from.loadUnaligned(fromByteOffset: 16 * oy, as: Lanes8.self)
+            add(pair.lowHalf, oy); add(pair.highHalf, oy + 1)
+            oy += 2
+        }
+    }
+    while oy < s.outH {
+        addRun(source + oy * s.outW, count: s.outW, into: destination + oy * rowStride, stride: s.strideW)
+        oy += 1
     }
 }
 

@@ -76,6 +76,12 @@ final class SIMDBackendTests: XCTestCase {
         try compare("4×4 maps") { try conv2d(maps, kernel, stride: 2, padding: 1) }
         let mapsT = try Tensor.randn([5, 16, 4, 4], generator: &rng)
         try compare("4×4 maps, transposed") { try convTranspose2d(mapsT, kernel, stride: 2, padding: 1) }
+        // 3×4 outputs: rows 4 wide go two to a vector, and the odd third row alone.
+        let oddMaps = try Tensor.randn([5, 8, 6, 8], generator: &rng), stride2 = ConvGeometry(stride: 2, padding: 1, dilation: 1)
+        let dyOdd = try Tensor.randn([5, 16, 3, 4], generator: &rng)
+        try compare("3×4 maps at stride 2") { try Tensor.conv2dPrimitive(oddMaps, kernel, stride2) }
+        try compare("3×4 maps at stride 2, input gradient") { try Tensor.conv2dInputGradPrimitive(dyOdd, kernel, inputShape: oddMaps.shape, stride2) }
+        try compare("3×4 maps at stride 2, weight gradient") { try Tensor.conv2dWeightGradPrimitive(oddMaps, dyOdd, weightShape: kernel.shape, stride2) }
         let tiny = try Tensor.randn([6, 5, 3, 4], generator: &rng), threeByThree = try Tensor.randn([7, 5, 3, 3], generator: &rng)
         let same = ConvGeometry(stride: 1, padding: 1, dilation: 1)
         let dyTiny = try Tensor.randn([6, 7, 3, 4], generator: &rng)
