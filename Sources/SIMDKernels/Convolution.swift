@@ -111,12 +111,13 @@ struct PaddedImages: @unchecked Sendable {
 
 /// Scratch for the strided paths and for groups of images.
 func withPaddedImages(_ s: ConvolutionShape, count: Int, _ body: (PaddedImages) -> Void) {
-    let paddedWidth = s.width + 2 * s.padW, planeSize = (s.height + 2 * s.padH) * paddedWidth
-    // The vector runs read and write (adding zero) up to one float past the last they use.
-    let slack = 16
-    let padded = UnsafeMutablePointer<Float>.allocate(capacity: count * s.inChannels * planeSize + slack)
+    let paddedWidth = s.width + 2 * s.padW
+    // The stride-2 vectors read, and add zero to, one float past the last they use. Each plane
+    // has that float of its own: past a plane's last pixel lies the next plane, which in a group
+    // belongs to another channel, so another thread may be adding into it.
+    let planeSize = (s.height + 2 * s.padH) * paddedWidth + 1
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: count * s.inChannels * planeSize)
     defer { padded.deallocate() }
-    (padded + count * s.inChannels * planeSize).update(repeating: 0, count: slack)
     body(PaddedImages(base: padded, count: count, planeSize: planeSize, rowStride: s.strideH * paddedWidth))
 }
 
@@ -268,6 +269,7 @@ func pad(_ x: UnsafePointer<Float>, into padded: PaddedImages, image i: Int, _ s
     PaddedPlanes(rows: s.height + 2 * s.padH, rowStride: s.width + 2 * s.padW)
         .fill(x, channels: s.inChannels, height: s.height, width: s.width, top: s.padH, left: s.padW,
               into: padded.plane(i, 0), planeStride: padded.channelBlock)
+    for c in 0..<s.inChannels { padded.plane(i, c)[padded.planeSize - 1] = 0 }   // the float past the plane
 }
 
 func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
