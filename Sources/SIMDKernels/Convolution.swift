@@ -99,9 +99,12 @@ func validColumns(_ x0: Int, _ s: ConvolutionShape) -> (first: Int, last: Int) {
 /// of 64 images 51 KB apart.
 struct PaddedImages: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>, count: Int
-    let planeSize: Int
+    /// One plane's geometry.
+    let planes: PaddedPlanes
     /// The distance between the first pixels of two output rows.
     let rowStride: Int
+
+    var planeSize: Int { planes.planeSize }
 
     /// Image i's plane of channel c.
     func plane(_ i: Int, _ c: Int) -> UnsafeMutablePointer<Float> { base + (c * count + i) * planeSize }
@@ -115,10 +118,10 @@ func withPaddedImages(_ s: ConvolutionShape, count: Int, _ body: (PaddedImages) 
     // The stride-2 vectors read, and add zero to, one float past the last they use. Each plane
     // has that float of its own: past a plane's last pixel lies the next plane, which in a group
     // belongs to another channel, so another thread may be adding into it.
-    let planeSize = (s.height + 2 * s.padH) * paddedWidth + 1
-    let padded = UnsafeMutablePointer<Float>.allocate(capacity: count * s.inChannels * planeSize)
+    let planes = PaddedPlanes(rows: s.height + 2 * s.padH, rowStride: paddedWidth, spare: 1)
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: count * s.inChannels * planes.planeSize)
     defer { padded.deallocate() }
-    body(PaddedImages(base: padded, count: count, planeSize: planeSize, rowStride: s.strideH * paddedWidth))
+    body(PaddedImages(base: padded, count: count, planes: planes, rowStride: s.strideH * paddedWidth))
 }
 
 /// The column matrix's rows for `channels`, from padded images: row (c, ky, kx) holds image i's
@@ -179,8 +182,7 @@ func addTap(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePoint
     if s.strideW == 2 && s.outW == 4 {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
         @inline(__always) func add(_ v: SIMD4<Float>, _ y: Int) {
-            let spread = Lanes8(v[0], 0, v[1], 0, v[2], 0, v[3], 0)
-            to.storeBytes(of: to.loadUnaligned(fromByteOffset: 4 * y * rowStride, as: Lanes8.self) + spread, toByteOffset: 4 * y * rowStride, as: Lanes8.self)
+            to.storeBytes(of: to.loadUnaligned(fromByteOffset: 4 * y * rowStride, as: Lanes8.self) + spreadEven(v), toByteOffset: 4 * y * rowStride, as: Lanes8.self)
         }
         while oy + 2 <= s.outH {
             let pair = from.loadUnaligned(fromByteOffset: 16 * oy, as: Lanes8.self)
@@ -214,8 +216,12 @@ func gatherRun(_ source: UnsafePointer<Float>, stride: Int, count: Int, into des
     while i < count { destination[i] = source[i * stride]; i += 1 }
 }
 
+/// v in the even lanes of 8, zeros between: one vpmovzxdq.
+@inline(__always)
+func spreadEven(_ v: SIMD4<Float>) -> Lanes8 { Lanes8(v[0], 0, v[1], 0, v[2], 0, v[3], 0) }
+
 /// destination[i·stride] += source[i] for i in 0..<count, the adjoint of gatherRun. Stride 2
-/// adds the source spread over the even lanes, zeros between (one vpmovzxdq per 4 floats).
+/// adds the source spread over the even lanes (spreadEven).
 @inline(__always)
 func addRun(_ source: UnsafePointer<Float>, count: Int, into destination: UnsafeMutablePointer<Float>, stride: Int) {
     var i = 0
@@ -229,8 +235,7 @@ func addRun(_ source: UnsafePointer<Float>, count: Int, into destination: Unsafe
     } else if stride == 2 {
         while i + 4 <= count {
             let v = from.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self)
-            let spread = Lanes8(v[0], 0, v[1], 0, v[2], 0, v[3], 0)
-            to.storeBytes(of: to.loadUnaligned(fromByteOffset: 8 * i, as: Lanes8.self) + spread, toByteOffset: 8 * i, as: Lanes8.self)
+            to.storeBytes(of: to.loadUnaligned(fromByteOffset: 8 * i, as: Lanes8.self) + spreadEven(v), toByteOffset: 8 * i, as: Lanes8.self)
             i += 4
         }
     }
@@ -244,10 +249,13 @@ func tapOffset(ky: Int, kx: Int, _ s: ConvolutionShape) -> Int {
 }
 
 /// One image's planes, zero-padded: `top` rows and `left` columns before the data, zeros after
-/// it up to `rows` × `rowStride`.
+/// it up to `rows` × `rowStride`, and `spare` zeros after the last row.
 struct PaddedPlanes {
-    let rows: Int, rowStride: Int
-    var planeSize: Int { rows * rowStride }
+    let rows: Int, rowStride: Int, planeSize: Int
+
+    init(rows: Int, rowStride: Int, spare: Int = 0) {
+        (self.rows, self.rowStride, planeSize) = (rows, rowStride, rows * rowStride + spare)
+    }
 
     /// Zeros, then the image's rows, planes `planeStride` apart (default: side by side): one
     /// memset of a plane or more is cheaper than zeroing each row's pixel or two of padding
@@ -266,10 +274,8 @@ struct PaddedPlanes {
 
 /// Image i of `padded`: x with its padding.
 func pad(_ x: UnsafePointer<Float>, into padded: PaddedImages, image i: Int, _ s: ConvolutionShape) {
-    PaddedPlanes(rows: s.height + 2 * s.padH, rowStride: s.width + 2 * s.padW)
-        .fill(x, channels: s.inChannels, height: s.height, width: s.width, top: s.padH, left: s.padW,
-              into: padded.plane(i, 0), planeStride: padded.channelBlock)
-    for c in 0..<s.inChannels { padded.plane(i, c)[padded.planeSize - 1] = 0 }   // the float past the plane
+    padded.planes.fill(x, channels: s.inChannels, height: s.height, width: s.width, top: s.padH, left: s.padW,
+                       into: padded.plane(i, 0), planeStride: padded.channelBlock)
 }
 
 func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
