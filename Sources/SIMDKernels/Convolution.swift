@@ -19,78 +19,24 @@ public struct ConvolutionShape: Sendable {
 }
 
 /// Unfolds one image [C, H, W] into the column matrix [C·kh·kw, outH·outW] (rows `ld` apart):
-/// column (oy, ox) holds the input patch that output pixel sees, zeros in the padding.
+/// column (oy, ox) holds the input patch that output pixel sees, zeros in the padding. Each
+/// output row of a tap is a run of a zero-padded copy of the image, read without bounds
+/// checks (with stride 2, by vectors of even lanes).
 func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
-    let ld = ld ?? s.pixels
-    if s.strideW != 1 {
-        // Strided: each output row of a tap is a strided run of a zero-padded copy of the
-        // image, read without bounds checks (with stride 2, by vectors of even lanes).
-        withPaddedImages(s, count: 1) { padded in
-            pad(x, into: padded, image: 0, s)
-            gatherRows(padded, channels: 0..<s.inChannels, into: col, ld: ld, s)
-        }
-        return
-    }
-    var row = col
-    for c in 0..<s.inChannels {
-        let plane = x + c * s.height * s.width
-        for ky in 0..<s.kernelH {
-            for kx in 0..<s.kernelW {
-                let x0 = kx * s.dilationW - s.padW
-                let (first, last) = validColumns(x0, s)
-                for oy in 0..<s.outH {
-                    let iy = oy * s.strideH - s.padH + ky * s.dilationH
-                    let out = row + oy * s.outW
-                    guard iy >= 0 && iy < s.height else { out.update(repeating: 0, count: s.outW); continue }
-                    // The valid run is one contiguous copy, with zeros either side.
-                    out.update(repeating: 0, count: first)
-                    copyShort(plane + iy * s.width + x0 + first, to: out + first, count: last - first)
-                    (out + last).update(repeating: 0, count: s.outW - last)
-                }
-                row += ld
-            }
-        }
+    withPaddedImages(s, count: 1) { padded in
+        pad(x, into: padded, image: 0, s)
+        gatherRows(padded, channels: 0..<s.inChannels, into: col, ld: ld ?? s.pixels, s)
     }
 }
 
-/// The adjoint of im2col: adds each column entry back onto the input pixel it came from.
+/// The adjoint of im2col: adds each column entry back onto the input pixel it came from, in a
+/// zero-padded image that is then cropped.
 func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
-    let ld = ld ?? s.pixels
-    if s.strideW != 1 {
-        // Strided: add each run into a zero-padded image, then crop.
-        withPaddedImages(s, count: 1) { padded in
-            padded.base.update(repeating: 0, count: s.inChannels * padded.planeSize)
-            addRows(col, ld: ld, channels: 0..<s.inChannels, into: padded, s)
-            crop(padded, image: 0, into: x, s)
-        }
-        return
+    withPaddedImages(s, count: 1) { padded in
+        padded.base.update(repeating: 0, count: s.inChannels * padded.planeSize)
+        addRows(col, ld: ld ?? s.pixels, channels: 0..<s.inChannels, into: padded, s)
+        crop(padded, image: 0, into: x, s)
     }
-    x.update(repeating: 0, count: s.inputSize)
-    var row = col
-    for c in 0..<s.inChannels {
-        let plane = x + c * s.height * s.width
-        for ky in 0..<s.kernelH {
-            for kx in 0..<s.kernelW {
-                let x0 = kx * s.dilationW - s.padW
-                let (first, last) = validColumns(x0, s)
-                for oy in 0..<s.outH {
-                    let iy = oy * s.strideH - s.padH + ky * s.dilationH
-                    guard iy >= 0 && iy < s.height else { continue }
-                    let line = plane + iy * s.width + x0, input = row + oy * s.outW
-                    for ox in first..<last { line[ox] += input[ox] }
-                }
-                row += ld
-            }
-        }
-    }
-}
-
-/// The output columns ox whose input column x0 + ox·strideW lies inside the image.
-@inline(__always)
-func validColumns(_ x0: Int, _ s: ConvolutionShape) -> (first: Int, last: Int) {
-    let first = min(s.outW, x0 >= 0 ? 0 : (-x0 + s.strideW - 1) / s.strideW)
-    let last = x0 >= s.width ? first : max(first, min(s.outW, (s.width - 1 - x0) / s.strideW + 1))
-    return (first, last)
 }
 
 /// Zero-padded copies of `count` images, channel-major: [C, count, H + 2·padH, W + 2·padW]. A
