@@ -27,10 +27,12 @@ let package = Package(
         .target(
             name: "SIMDKernels", dependencies: ["SIMDKernelsAVX512"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "haswell"])]),
+        // A prefetch hint (header only): Swift has none.
+        .systemLibrary(name: "CPrefetch"),
         // The AVX-512 micro-kernel alone, so AVX-512 instructions appear nowhere else; it runs
         // only where /proc/cpuinfo lists avx512f.
         .target(
-            name: "SIMDKernelsAVX512",
+            name: "SIMDKernelsAVX512", dependencies: ["CPrefetch"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"])]),
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.

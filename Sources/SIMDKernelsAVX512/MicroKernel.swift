@@ -1,10 +1,7 @@
+import CPrefetch
+
 // The AVX-512 micro-kernel, in its own target compiled for skylake-avx512 so that no other
 // code can pick up AVX-512 instructions: SIMDKernels calls it only after checking the CPU.
-
-// LLVM's prefetch intrinsic, bound by its name: Swift has no prefetch of its own.
-// (address, 0 = read, 3 = keep in all cache levels, 1 = data cache)
-@_silgen_name("llvm.prefetch.p0")
-func prefetch(_ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ dataCache: Int32)
 
 /// C[12×32] (+)= Σₚ a[p]·b[p], a packed as 12 floats per p, b as 32: 24 accumulators of 16
 /// floats in 24 of the 32 zmm registers, 2 loads of B and 12 broadcasts of A per step.
@@ -20,7 +17,7 @@ public func microKernel12x32(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePo
     let rawB = UnsafeRawPointer(b)
     var pa = a
     for p in 0..<kb {
-        prefetch(rawB + p * 128 + 1024, 0, 3, 1); prefetch(rawB + p * 128 + 1024 + 64, 0, 3, 1)
+        normlab_prefetch(rawB + p * 128 + 1024); normlab_prefetch(rawB + p * 128 + 1024 + 64)
         let b0 = rawB.loadUnaligned(fromByteOffset: p * 128, as: V.self)
         let b1 = rawB.loadUnaligned(fromByteOffset: p * 128 + 64, as: V.self)
         var av = V(repeating: pa[0]); c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
