@@ -244,7 +244,7 @@ func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int,
     let work: @Sendable (Int) -> Void = { worker in
         for image in stride(from: worker, to: s.batch, by: workers) { body(worker, image, buffers[worker].pointer, gemmThreads) }
     }
-    if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+    if workers == 1 { work(0) } else { concurrentPerform(iterations: workers, work) }
 }
 
 // Small feature maps make small per-image products (the weight gradient of a 4×4 output has
@@ -268,7 +268,7 @@ func forEachGroup(_ s: ConvolutionShape, _ body: (_ first: Int, _ count: Int) ->
 func parallel(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let workers = max(1, min(threads, count))
     if workers == 1 { for i in 0..<count { body(i) }; return }
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
+    concurrentPerform(iterations: workers) { w in
         for i in stride(from: w, to: count, by: workers) { body(i) }
     }
 }

@@ -213,7 +213,7 @@ func sgemm(m: Int, n: Int, k: Int, a: LeftOperand, b: MatrixView, c: UnsafeMutab
     }
     let band = roundUp((length + workers - 1) / workers, unit)
     let cc = SendablePointer(pointer: c)
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    concurrentPerform(iterations: workers) { worker in
         let start = min(length, worker * band), count = min(length, start + band) - start
         guard count > 0 else { return }
         if byRows {

@@ -52,7 +52,7 @@ func forEachRow(_ d: [Int], _ s: [[Int]], parts: Int, _ row: (_ part: Int, _ off
     }
     withoutActuallyEscaping(row) { row in
         let shared = UncheckedSendable(value: row)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        concurrentPerform(iterations: parts) { part in
             walkRows(d, s, from: d[0] * part / parts, to: d[0] * (part + 1) / parts) { shared.value(part, $0, $1, $2) }
         }
     }

@@ -76,7 +76,7 @@ public struct SIMDBackend: Backend {
         }
         // Many small products: one per thread. Few large ones: threads inside each product.
         if d.batch >= threads && threads > 1 {
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            SIMDKernels.concurrentPerform(iterations: threads) { worker in
                 for batch in stride(from: worker, to: d.batch, by: threads) { one(batch, 1) }
             }
         } else {
