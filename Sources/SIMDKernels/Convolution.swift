@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// The sizes of one 2-D convolution (NCHW input, [out, in, kh, kw] weight).
 public struct ConvolutionShape: Sendable {
@@ -234,17 +235,27 @@ func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Flo
 
 /// Splits the images of a batch between threads; each worker gets its own scratch buffer.
 /// With fewer images than threads, the GEMMs themselves are threaded instead.
-func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int,
+/// `claimed`: each worker takes the next image not yet taken, so a thread that starts late or
+/// runs slow (a VM's core) does fewer; for work whose result does not depend on which worker
+/// did an image. Otherwise worker w does images w, w + workers, …, always the same ones, as
+/// sums into a worker's own buffer need for results that do not change from run to run.
+func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bool = true,
                   _ body: @escaping @Sendable (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
     _ = heapSetUp
     let workers = max(1, min(threads, s.batch))
     let gemmThreads = s.batch < threads ? threads : 1
     let buffers = (0..<workers).map { _ in SendablePointer(pointer: UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))) }
     defer { buffers.forEach { $0.pointer.deallocate() } }
-    let work: @Sendable (Int) -> Void = { worker in
-        for image in stride(from: worker, to: s.batch, by: workers) { body(worker, image, buffers[worker].pointer, gemmThreads) }
+    let next = Atomic<Int>(0)
+    concurrentPerform(iterations: workers) { worker in
+        if claimed {
+            while case let image = next.add(1, ordering: .relaxed).oldValue, image < s.batch {
+                body(worker, image, buffers[worker].pointer, gemmThreads)
+            }
+        } else {
+            for image in stride(from: worker, to: s.batch, by: workers) { body(worker, image, buffers[worker].pointer, gemmThreads) }
+        }
     }
-    if workers == 1 { work(0) } else { concurrentPerform(iterations: workers, work) }
 }
 
 // Small feature maps make small per-image products (the weight gradient of a 4×4 output has
@@ -424,7 +435,7 @@ public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer
     defer { partial.deallocate() }
     partial.update(repeating: 0, count: workers * weightSize)
     let (xs, dys, partials) = (UnsafeSendable(x), UnsafeSendable(dy), SendablePointer(pointer: partial))
-    forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { worker, n, col, gemmThreads in
+    forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels, claimed: false) { worker, n, col, gemmThreads in
         let input = xs.pointer + n * s.inputSize
         if !s.isPointwise { im2col(input, col, s) }
         let columns = s.isPointwise ? input : UnsafePointer(col)

@@ -182,7 +182,7 @@ func directWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ d
     defer { partial.deallocate() }
     partial.update(repeating: 0, count: workers * 4 * s.patch)
     let (xs, dys, partials) = (UnsafeSendable(x), UnsafeSendable(dy), SendablePointer(pointer: partial))
-    forEachImage(s, threads: threads, scratch: perWorker - 4 * s.patch) { worker, n, scratch, _ in
+    forEachImage(s, threads: threads, scratch: perWorker - 4 * s.patch, claimed: false) { worker, n, scratch, _ in
         let paddedDy = scratch + s.inChannels * g.planes.planeSize
         g.planes.fill(xs.pointer + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
                       top: s.padH, left: s.padW, into: scratch)

@@ -175,6 +175,26 @@ final class SIMDBackendTests: XCTestCase {
         try compare("maximum of zeros and NaNs", exact: true) { try ties.max(axes: [0, 2]) }
     }
 
+    /// A weight gradient sums over images, each thread into its own buffer; which images a
+    /// thread sums must not depend on timing, or the last bits would change from run to run.
+    /// Images of the per-image path (8×8 output), the grouped path (4×4) and the direct kernel.
+    func testWeightGradientsAreTheSameOnEveryRun() throws {
+        var rng = RandomGenerator(seed: 109)
+        Runtime.threads = 2
+        for (input, weightShape, stride) in [([24, 6, 16, 16], [8, 6, 4, 4], 2), ([24, 6, 8, 8], [8, 6, 4, 4], 2),
+                                             ([24, 6, 12, 12], [3, 6, 3, 3], 1)] {
+            let x = try Tensor.randn(Shape(input), generator: &rng)
+            let geometry = ConvGeometry(stride: stride, padding: 1)
+            let outputShape = try Tensor.conv2dPrimitive(x, Tensor.zeros(Shape(weightShape)), geometry).shape
+            let dy = try Tensor.randn(outputShape, generator: &rng)
+            let first = try Tensor.conv2dWeightGradPrimitive(x, dy, weightShape: Shape(weightShape), geometry).scalars
+            for run in 1..<30 {
+                let again = try Tensor.conv2dWeightGradPrimitive(x, dy, weightShape: Shape(weightShape), geometry).scalars
+                if again != first { XCTFail("\(input) ⊛ \(weightShape): run \(run) differs from the first"); break }
+            }
+        }
+    }
+
     func testMovementIsExact() throws {
         var rng = RandomGenerator(seed: 103)
         let x = try Tensor.randn([2, 3, 5, 7], generator: &rng)
