@@ -275,22 +275,13 @@ func forEachGroup(_ s: ConvolutionShape, _ body: (_ first: Int, _ count: Int) ->
     for first in stride(from: 0, to: s.batch, by: g) { body(first, min(g, s.batch - first)) }
 }
 
-/// Runs `body(i)` for i in 0..<count on up to `threads` threads.
-func parallel(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let workers = max(1, min(threads, count))
-    if workers == 1 { for i in 0..<count { body(i) }; return }
-    concurrentPerform(iterations: workers) { w in
-        for i in stride(from: w, to: count, by: workers) { body(i) }
-    }
-}
-
 /// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
 /// padded in parallel, then each thread fills the rows of its channels.
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
     withPaddedImages(s, count: count) { padded in
         let (xs, cs) = (UnsafeSendable(x), SendablePointer(pointer: col))
-        parallel(count, threads: threads) { i in pad(xs.pointer + (first + i) * s.inputSize, into: padded, image: i, s) }
-        parallel(s.inChannels, threads: threads) { c in gatherRows(padded, channels: c..<c + 1, into: cs.pointer, ld: count * s.pixels, s) }
+        concurrentPerform(iterations: count, threads: threads) { i in pad(xs.pointer + (first + i) * s.inputSize, into: padded, image: i, s) }
+        concurrentPerform(iterations: s.inChannels, threads: threads) { c in gatherRows(padded, channels: c..<c + 1, into: cs.pointer, ld: count * s.pixels, s) }
     }
 }
 
@@ -300,11 +291,11 @@ func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x:
                     bias: UnsafePointer<Float>?, threads: Int) {
     withPaddedImages(s, count: count) { padded in
         let (cs, xs, bs) = (UnsafeSendable(col), SendablePointer(pointer: x), bias.map(UnsafeSendable.init))
-        parallel(s.inChannels, threads: threads) { c in
+        concurrentPerform(iterations: s.inChannels, threads: threads) { c in
             padded.plane(0, c).update(repeating: 0, count: padded.channelBlock)
             addRows(cs.pointer, ld: count * s.pixels, channels: c..<c + 1, into: padded, s)
         }
-        parallel(count, threads: threads) { i in
+        concurrentPerform(iterations: count, threads: threads) { i in
             let image = xs.pointer + (first + i) * s.inputSize
             crop(padded, image: i, into: image, s)
             addBias(bs?.pointer, to: image, channels: s.inChannels, pixels: s.height * s.width)

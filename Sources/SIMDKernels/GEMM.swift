@@ -88,7 +88,7 @@ public final class PackedMatrix: @unchecked Sendable {
         let slivers = (rows + kernel.mr - 1) / kernel.mr
         let parts = rows * columns >= parallelElementwiseMinimum ? min(threads, slivers) : 1
         let packed = SendablePointer(pointer: base)
-        parallel(parts, threads: parts) { part in
+        concurrentPerform(iterations: parts) { part in
             let first = slivers * part / parts * kernel.mr, end = min(rows, slivers * (part + 1) / parts * kernel.mr)
             guard end > first else { return }
             packA(a, rows: first, end - first, columns: 0, columns, mr: kernel.mr, into: packed.pointer + first * columns)

@@ -4,18 +4,20 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs `body(i)` for each i in 0..<iterations, on the calling thread and on pool threads, and
-/// returns when all are done: DispatchQueue.concurrentPerform, without its wake-up cost.
+/// Runs `body(i)` for each i in 0..<iterations, on the calling thread and up to `threads` − 1
+/// pool threads (by default one per iteration), and returns when all are done:
+/// DispatchQueue.concurrentPerform, without its wake-up cost. Each thread takes the next index
+/// not yet taken, so `body` must not care which thread runs an index.
 ///
 /// A training step opens about 1,300 parallel regions, most of a few hundred µs. With GCD the
 /// second thread started 30–80 µs after the first (its worker had gone to sleep), so one core
 /// sat idle for a large part of every short region. Pool threads instead spin for a while
 /// after a region before they sleep, and whoever is free takes the next index, so a late
 /// thread costs nothing but its share.
-public func concurrentPerform(iterations: Int, _ body: (Int) -> Void) {
-    if iterations == 1 { body(0); return }
-    guard iterations > 1 else { return }
-    WorkerPool.shared.perform(iterations, body)
+public func concurrentPerform(iterations: Int, threads: Int? = nil, _ body: (Int) -> Void) {
+    let threads = min(iterations, threads ?? iterations)
+    if threads <= 1 { for i in 0..<iterations { body(i) }; return }
+    WorkerPool.shared.perform(iterations, helpers: threads - 1, body)
 }
 
 /// Pool threads that stay after their first use. One region runs at a time; a region opened
@@ -29,6 +31,8 @@ final class WorkerPool: @unchecked Sendable {
     private let finished = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
+    /// How many more pool threads may join the region (the rest of the pool sits it out).
+    private let seats = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
     /// The region's body: written by the caller before it publishes the region in `claims`,
     /// read only by a thread that has claimed an index of that region, which the caller does
@@ -42,7 +46,7 @@ final class WorkerPool: @unchecked Sendable {
     private let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     private static let maximumIterations = 1 << 20
 
-    func perform(_ iterations: Int, _ body: (Int) -> Void) {
+    func perform(_ iterations: Int, helpers: Int, _ body: (Int) -> Void) {
         guard iterations < Self.maximumIterations,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             withoutActuallyEscaping(body) { body in
@@ -52,15 +56,16 @@ final class WorkerPool: @unchecked Sendable {
             return
         }
         defer { busy.store(false, ordering: .releasing) }
-        startThreads(iterations - 1)
+        startThreads(helpers)
         withoutActuallyEscaping(body) { body in
             self.body = body
             finished.store(0, ordering: .relaxed)
+            seats.store(helpers, ordering: .relaxed)
             generation = generation % (1 << 23) + 1   // the word's 23 bits of generation
             claims.store(generation << 40 | iterations << 20, ordering: .sequentiallyConsistent)
             // Paired with a sleeper's increment, then its reload of `claims`: either it sees
             // this region, or we see it asleep and wake it.
-            for _ in 0..<min(sleepers.load(ordering: .sequentiallyConsistent), iterations - 1) { wake.signal() }
+            for _ in 0..<min(sleepers.load(ordering: .sequentiallyConsistent), helpers) { wake.signal() }
             work(on: generation)
             while finished.load(ordering: .acquiring) < iterations {}
             self.body = nil
@@ -118,7 +123,8 @@ final class WorkerPool: @unchecked Sendable {
                 word = claims.load(ordering: .acquiring)
             }
             seen = word >> 40
-            work(on: seen)
+            // A seat taken late, from the next region, only leaves that region one thread short.
+            if seats.subtract(1, ordering: .relaxed).oldValue > 0 { work(on: seen) }
         }
     }
 }

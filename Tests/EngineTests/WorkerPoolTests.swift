@@ -44,6 +44,21 @@ final class WorkerPoolTests: XCTestCase {
         }
     }
 
+    func testThreadsCapsTheThreadsOfARegion() {
+        // The pool has grown to 4 threads here; a region for 2 threads must still use only 2.
+        concurrentPerform(iterations: 4) { _ in usleep(1_000) }
+        let threads = Mutex(Set<UInt>())
+        for _ in 0..<20 {
+            concurrentPerform(iterations: 16, threads: 2) { _ in
+                threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+                usleep(200)
+            }
+            let used = threads.withLock { $0.count }
+            if used > 2 { XCTFail("a 2-thread region ran on \(used) threads"); return }
+            threads.withLock { $0.removeAll() }
+        }
+    }
+
     func testNestedRegionsAndCallersOnSeveralThreads() {
         // A region opened inside a region, or from another thread while one runs, goes to GCD.
         let tally = Tally(8 * 8)
