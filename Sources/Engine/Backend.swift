@@ -12,6 +12,8 @@ public protocol Backend: Sendable {
     func unary(_ op: UnaryOp, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>)
     /// `out[i] = a[i] ∘ b[i]` over `shape`, each operand read through its (broadcast) strides.
     func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>)
+    /// `out[i] = x[i] > 0 ? g[i] : slope · g[i]`: (leaky) ReLU's backward, all three contiguous.
+    func leakyReluGrad(slope: Float, _ g: UnsafeBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>)
     /// `out[i] = cond[i] != 0 ? a[i] : b[i]` over `shape`.
     func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>)
     /// Reduces `x` (of `shape`) over `axes`; `out` has `shape` with those axes set to 1.
@@ -33,8 +35,6 @@ public enum UnaryOp: Hashable, Sendable {
     case pow(Float)
     /// x where x > 0, slope·x elsewhere: one pass instead of a comparison, a product and a select.
     case leakyRelu(slope: Float)
-    /// Its derivative, 1 where x > 0 and slope elsewhere: piecewise constant.
-    case leakyReluSlope(Float)
 
     /// The scalar function, in one place for every backend.
     public var function: @Sendable (Float) -> Float {
@@ -47,7 +47,6 @@ public enum UnaryOp: Hashable, Sendable {
         case .sigmoid: return { 1 / (1 + expf(-$0)) }
         case .relu: return { $0 < 0 ? 0 : $0 }   // NaN passes through, as in PyTorch
         case .leakyRelu(let slope): return { $0 > 0 ? $0 : slope * $0 }   // NaN passes through
-        case .leakyReluSlope(let slope): return { $0 > 0 ? 1 : slope }
         case .abs: return { Swift.abs($0) }
         case .sign: return { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
         case .sin: return { sinf($0) }

@@ -22,9 +22,8 @@ func vectorJacobianProduct(_ primitive: Primitive, inputs x: [Tensor], output y:
         case .sqrt: return [try g / (2 * y)]                    // d √a = 1/(2√a)
         case .tanh: return [try g * (1 - y * y)]                // d tanh a = 1 − tanh²a
         case .sigmoid: return [try g * y * (1 - y)]             // d σ(a) = σ(a)(1 − σ(a))
-        case .relu: return [try g * (a .> 0)]                   // step function, a constant mask
-        case .leakyRelu(let slope): return [try g * Tensor.unary(.leakyReluSlope(slope), a)]   // 1 or slope, a constant mask
-        case .leakyReluSlope: return [nil]                      // piecewise constant
+        case .relu: return [try Tensor.leakyReluGrad(g, a, slope: 0)]                // g·(a > 0), one pass
+        case .leakyRelu(let slope): return [try Tensor.leakyReluGrad(g, a, slope: slope)]  // g·(1 or slope)
         case .abs: return [try g * sign(a)]                     // d|a| = sign a
         case .sign: return [nil]                                // piecewise constant
         case .sin: return [try g * cos(a)]
@@ -42,6 +41,9 @@ func vectorJacobianProduct(_ primitive: Primitive, inputs x: [Tensor], output y:
                            try ifNeeded(1) { try (-(g * a) / (b * b)).sum(to: b.shape) }]     // d(a/b)/db = −a/b²
         default: return [nil, nil]                                                            // comparisons
         }
+
+    case .leakyReluGrad(let slope):  // linear in g with the same mask; piecewise constant in x
+        return [try ifNeeded(0) { try Tensor.leakyReluGrad(g, x[1], slope: slope) }, nil]
 
     case .select:  // where(c, a, b): the gradient goes to whichever side was taken
         let (c, a, b) = (x[0], x[1], x[2])

@@ -6,6 +6,9 @@ enum Primitive {
     case leaf
     case unary(UnaryOp)
     case binary(BinaryOp)
+    /// leakyReluGrad(g, x): g where x > 0, slope·g elsewhere (ReLU's with slope 0). The
+    /// backward of (leaky) ReLU in one pass, where g · slope(x) took two.
+    case leakyReluGrad(slope: Float)
     /// where(cond, a, b)
     case select
     /// Reduction keeping the reduced axes as size 1.
@@ -45,6 +48,7 @@ enum Primitive {
         case .leaf: return "leaf"
         case .unary(let op): return "\(op)"
         case .binary(let op): return op.rawValue
+        case .leakyReluGrad: return "leakyReluGrad"
         case .select: return "where"
         case .reduce(let op, let axes): return "\(op.rawValue)(axes: \(axes))"
         case .reshape: return "reshape"
@@ -99,6 +103,16 @@ extension Tensor {
         let shape = try Shape.broadcast([a.shape, b.shape], op: op.rawValue)
         return try apply(.binary(op), [a, b], shape: shape, op: op.rawValue) { backend, out in
             backend.binary(op, a.view(broadcastTo: shape), b.view(broadcastTo: shape), shape: shape, out)
+        }
+    }
+
+    /// g where x > 0, slope·g elsewhere: the upstream gradient `g` through (leaky) ReLU at `x`.
+    static func leakyReluGrad(_ g: Tensor, _ x: Tensor, slope: Float) throws -> Tensor {
+        guard g.shape == x.shape else {
+            throw EngineError.shapeMismatch(op: "leakyReluGrad", shapes: [g.shape, x.shape], reason: "the gradient must have the input's shape")
+        }
+        return try apply(.leakyReluGrad(slope: slope), [g, x.detached()], shape: x.shape, op: "leakyReluGrad") { backend, out in
+            backend.leakyReluGrad(slope: slope, g.storage.readOnly, x.storage.readOnly, out)
         }
     }
 

@@ -157,6 +157,23 @@ public func select(_ cond: UnsafePointer<Float>, _ cStrides: [Int], _ a: UnsafeP
     }
 }
 
+/// out = x > 0 ? g : slope·g over `count` contiguous elements: (leaky) ReLU's backward.
+public func leakyReluGrad(slope: Float, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                          count: Int, threads: Int = 1) {
+    forEachRow([count], [[1], [1], [1]], threads: threads) { o, n, _ in
+        let (rg, rx, ro) = (UnsafeRawPointer(g + o[0]), UnsafeRawPointer(x + o[1]), UnsafeMutableRawPointer(out + o[2]))
+        var i = 0
+        while i + 8 <= n {
+            let gv = rg.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let xv = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            ro.storeBytes(of: (slope * gv).replacing(with: gv, where: xv .> 0), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        let (pg, px, po) = (g + o[0], x + o[1], out + o[2])
+        while i < n { po[i] = px[i] > 0 ? pg[i] : slope * pg[i]; i += 1 }
+    }
+}
+
 /// destination[index] = source[index]: contiguous runs become memory copies.
 public func copy(_ source: UnsafePointer<Float>, _ sourceStrides: [Int], _ destination: UnsafeMutablePointer<Float>,
                  _ destinationStrides: [Int], dims: [Int], threads: Int = 1) {
@@ -169,7 +186,7 @@ public func copy(_ source: UnsafePointer<Float>, _ sourceStrides: [Int], _ desti
 }
 
 public enum UnaryKernel: Sendable {
-    case neg, exp, log, sqrt, tanh, sigmoid, relu, abs, sign, sin, cos, square, pow(Float), leakyRelu(Float), leakyReluSlope(Float)
+    case neg, exp, log, sqrt, tanh, sigmoid, relu, abs, sign, sin, cos, square, pow(Float), leakyRelu(Float)
 }
 
 /// y = f(x) elementwise over `count` contiguous elements.
@@ -184,7 +201,6 @@ func unaryRun(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePo
     case .neg: mapSIMD(x, y, count) { -$0 }
     case .relu: mapSIMD(x, y, count) { $0.replacing(with: 0, where: $0 .< 0) }
     case .leakyRelu(let slope): mapSIMD(x, y, count) { $0.replacing(with: slope * $0, where: .!($0 .> 0)) }
-    case .leakyReluSlope(let slope): mapSIMD(x, y, count) { SIMD8(repeating: slope).replacing(with: 1, where: $0 .> 0) }
     case .abs: mapSIMD(x, y, count) { $0.replacing(with: -$0, where: $0 .< 0) }
     case .sqrt: mapSIMD(x, y, count) { $0.squareRoot() }
     case .square: mapSIMD(x, y, count) { $0 * $0 }

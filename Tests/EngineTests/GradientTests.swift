@@ -25,6 +25,11 @@ final class GradientTests: XCTestCase {
         try check([x]) { try sigmoid($0[0]) }
         try check([x]) { try relu($0[0]) }
         try check([x]) { try leakyRelu($0[0], slope: 0.2) }
+        // The backward pass of (leaky) ReLU is a primitive of its own, linear in the upstream
+        // gradient: here that gradient depends on y, so second order goes through its rule.
+        let scale = try randomInput([2, 3], seed: 31, positive: true)
+        try check([x, scale]) { try relu($0[0] * $0[1]) * $0[1] }
+        try check([x, scale]) { try leakyRelu($0[0] * $0[1], slope: 0.2) * $0[1] }
         try check([x]) { try abs($0[0]) }
         try check([x]) { try sin($0[0]) }
         try check([x]) { try cos($0[0]) }

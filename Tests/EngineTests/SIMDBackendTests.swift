@@ -145,6 +145,10 @@ final class SIMDBackendTests: XCTestCase {
         try compare("relu of NaN", exact: true) { try relu(Tensor([.nan, -1, 2])) }
         try compare("leaky relu", exact: true) { try leakyRelu(x, slope: 0.2) }
         try compare("leaky relu of NaN, ±0", exact: true) { try leakyRelu(Tensor([.nan, -1, 2, 0, -0.0]), slope: 0.2) }
+        let edges = try Tensor([.nan, -1, 2, 0, -0.0, .infinity, -3, 5, 1, -2]), upstream = try Tensor([1, 2, -3, 4, 5, -6, .infinity, .nan, -0.0, 7])
+        for slope: Float in [0, 0.2] {
+            try compare("(leaky) relu's backward, slope \(slope)", exact: true) { try Tensor.leakyReluGrad(upstream, edges, slope: slope) }
+        }
     }
 
     /// Ops over more than 64K elements are cut between threads along their outermost axis.
@@ -156,6 +160,7 @@ final class SIMDBackendTests: XCTestCase {
         try compare("one long run", exact: true) { try long * 2 - 1 }
         try compare("a where over a batch", exact: true) { try Tensor.where(images .> 0, images, images * 0.2) }
         try compare("exp over a batch", exact: true) { try exp(images) }
+        try compare("leaky relu's backward over a batch", exact: true) { try Tensor.leakyReluGrad(images * 3, images, slope: 0.2) }
         try compare("a permuted copy", exact: true) { try images.permuted([3, 1, 0, 2]) }
     }
 

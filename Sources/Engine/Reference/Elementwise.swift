@@ -18,6 +18,14 @@ extension ReferenceBackend {
         }
     }
 
+    /// out[i] = ∂/∂x (leaky) ReLU applied to g[i]: g[i] where x[i] > 0, slope·g[i] elsewhere
+    public func leakyReluGrad(slope: Float, _ g: UnsafeBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
+                              _ out: UnsafeMutableBufferPointer<Float>) {
+        for i in 0..<x.count {
+            out[i] = x[i] > 0 ? g[i] : slope * g[i]
+        }
+    }
+
     /// out[i] = cond[i] ≠ 0 ? a[i] : b[i]
     public func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, shape: Shape,
                        _ out: UnsafeMutableBufferPointer<Float>) {

@@ -25,7 +25,6 @@ public struct SIMDBackend: Backend {
         case .cos: kernel = .cos
         case .pow(let p): kernel = p == 2 ? .square : .pow(p)
         case .leakyRelu(let slope): kernel = .leakyRelu(slope)
-        case .leakyReluSlope(let slope): kernel = .leakyReluSlope(slope)
         }
         SIMDKernels.unary(kernel, source, target, count: x.count, threads: Runtime.threads)
     }
@@ -46,6 +45,12 @@ public struct SIMDBackend: Backend {
         case .greaterEqual: kernel = .greaterEqual
         }
         SIMDKernels.binary(kernel, a.base, a.strides, b.base, b.strides, target, dims: shape.dims, threads: Runtime.threads)
+    }
+
+    public func leakyReluGrad(slope: Float, _ g: UnsafeBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
+                              _ out: UnsafeMutableBufferPointer<Float>) {
+        guard let gradient = g.baseAddress, let input = x.baseAddress, let target = out.baseAddress else { return }
+        SIMDKernels.leakyReluGrad(slope: slope, gradient, input, target, count: x.count, threads: Runtime.threads)
     }
 
     public func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>) {
