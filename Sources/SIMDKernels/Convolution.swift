@@ -26,7 +26,7 @@ public struct ConvolutionShape: Sendable {
 func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
     withPaddedImages(s, count: 1) { padded in
         pad(x, into: padded, image: 0, s)
-        gatherRows(padded, channels: 0..<s.inChannels, into: col, ld: ld ?? s.pixels, s)
+        gatherRows(padded, channels: 0..<s.inChannels, into: .rowMajor(col, ld: ld ?? s.pixels), s)
     }
 }
 
@@ -66,22 +66,42 @@ func withPaddedImages(_ s: ConvolutionShape, count: Int, _ body: (PaddedImages) 
     // has that float of its own: past a plane's last pixel lies the next plane, which in a group
     // belongs to another channel, so another thread may be adding into it.
     let planes = PaddedPlanes(rows: s.height + 2 * s.padH, rowStride: paddedWidth, spare: 1)
-    let padded = UnsafeMutablePointer<Float>.allocate(capacity: count * s.inChannels * planes.planeSize)
-    defer { padded.deallocate() }
+    let size = count * s.inChannels * planes.planeSize
+    let padded = allocateScratch(size)
+    defer { releaseScratch(padded, count: size) }
     body(PaddedImages(base: padded, count: count, planes: planes, rowStride: s.strideH * paddedWidth))
 }
 
+/// Where a column matrix's element (row, column) goes: row-major (one panel as wide as the
+/// matrix), or in the GEMM's packed panels, so that the product need not copy it again.
+struct ColumnLayout: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+    let panelWidth: Int, rowStride: Int, panelStride: Int
+
+    static func rowMajor(_ base: UnsafeMutablePointer<Float>, ld: Int) -> ColumnLayout {
+        ColumnLayout(base: base, panelWidth: Int.max, rowStride: ld, panelStride: 0)
+    }
+    init(_ panels: PackedPanels) { self.init(base: panels.base, panelWidth: panels.width, rowStride: panels.width, panelStride: panels.panelStride) }
+    init(base: UnsafeMutablePointer<Float>, panelWidth: Int, rowStride: Int, panelStride: Int) {
+        (self.base, self.panelWidth, self.rowStride, self.panelStride) = (base, panelWidth, rowStride, panelStride)
+    }
+
+    /// Where (0, column) is, relative to base; (row, column) is row·rowStride further on.
+    func offset(column: Int) -> Int { column / panelWidth * panelStride + column % panelWidth }
+}
+
 /// The column matrix's rows for `channels`, from padded images: row (c, ky, kx) holds image i's
-/// outputs from column i·pixels on. A thread fills whole rows, writing each row's memory once
-/// and in order, where filling image by image wrote 64 bytes into each of thousands of rows
-/// (4×4 maps).
-func gatherRows(_ padded: PaddedImages, channels: Range<Int>, into col: UnsafeMutablePointer<Float>, ld: Int, _ s: ConvolutionShape) {
+/// outputs from column i·pixels on (in panels, each image's pixels must lie in one panel). A
+/// thread fills whole rows, writing each row's memory once and in order, where filling image by
+/// image wrote 64 bytes into each of thousands of rows (4×4 maps).
+func gatherRows(_ padded: PaddedImages, channels: Range<Int>, into col: ColumnLayout, _ s: ConvolutionShape) {
+    let images = (0..<padded.count).map { col.offset(column: $0 * s.pixels) }
     for c in channels {
         for ky in 0..<s.kernelH {
             for kx in 0..<s.kernelW {
-                let row = col + ((c * s.kernelH + ky) * s.kernelW + kx) * ld
+                let row = col.base + ((c * s.kernelH + ky) * s.kernelW + kx) * col.rowStride
                 for i in 0..<padded.count {
-                    gatherTap(padded.plane(i, c) + tapOffset(ky: ky, kx: kx, s), rowStride: padded.rowStride, s, into: row + i * s.pixels)
+                    gatherTap(padded.plane(i, c) + tapOffset(ky: ky, kx: kx, s), rowStride: padded.rowStride, s, into: row + images[i])
                 }
             }
         }
@@ -278,10 +298,23 @@ func forEachGroup(_ s: ConvolutionShape, _ body: (_ first: Int, _ count: Int) ->
 /// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
 /// padded in parallel, then each thread fills the rows of its channels.
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
+    groupColumns(x, first: first, count: count, into: .rowMajor(col, ld: count * s.pixels), s, threads: threads)
+}
+
+/// The same straight into a product's packed panels; columns past the last image are zero.
+func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape, threads: Int) {
+    groupColumns(x, first: first, count: count, into: ColumnLayout(panels), s, threads: threads)
+    let used = count * s.pixels % panels.width
+    if used > 0 {
+        let last = panels.base + (count * s.pixels / panels.width) * panels.panelStride
+        for row in 0..<panels.rows { (last + row * panels.width + used).update(repeating: 0, count: panels.width - used) }
+    }
+}
+
+func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: ColumnLayout, _ s: ConvolutionShape, threads: Int) {
     withPaddedImages(s, count: count) { padded in
-        let (xs, cs) = (UnsafeSendable(x), SendablePointer(pointer: col))
-        concurrentPerform(iterations: count, threads: threads) { i in pad(xs.pointer + (first + i) * s.inputSize, into: padded, image: i, s) }
-        concurrentPerform(iterations: s.inChannels, threads: threads) { c in gatherRows(padded, channels: c..<c + 1, into: cs.pointer, ld: count * s.pixels, s) }
+        concurrentPerform(iterations: count, threads: threads) { i in pad(x + (first + i) * s.inputSize, into: padded, image: i, s) }
+        concurrentPerform(iterations: s.inChannels, threads: threads) { c in gatherRows(padded, channels: c..<c + 1, into: col, s) }
     }
 }
 
@@ -343,15 +376,24 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch, threads: threads)
     if groupSize(s) > 1 {
-        let g = groupSize(s)
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
+        let g = groupSize(s), width = weight.kernel.nr
+        // Each image's pixels fit in one of the product's panels: the columns go straight there.
+        let inPanels = width % s.pixels == 0
+        let columns = PackedPanels.capacity(rows: s.patch, columns: g * s.pixels, width: width)
+        let col = allocateScratch(columns)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
-        defer { col.deallocate(); out.deallocate() }
+        defer { releaseScratch(col, count: columns); out.deallocate() }
         forEachGroup(s) { first, count in
-            groupColumns(x, first: first, count: count, col, s, threads: threads)
-            sgemm(a: weight, n: count * s.pixels,
-                  b: MatrixView(base: col, rows: s.patch, columns: count * s.pixels, transposed: false),
-                  c: out, ldc: count * s.pixels, threads: threads)
+            if inPanels {
+                let panels = PackedPanels(base: col, rows: s.patch, columns: count * s.pixels, width: width)
+                groupColumns(x, first: first, count: count, into: panels, s, threads: threads)
+                sgemm(a: weight, b: panels, c: out, ldc: count * s.pixels, threads: threads)
+            } else {
+                groupColumns(x, first: first, count: count, col, s, threads: threads)
+                sgemm(a: weight, n: count * s.pixels,
+                      b: MatrixView(base: col, rows: s.patch, columns: count * s.pixels, transposed: false),
+                      c: out, ldc: count * s.pixels, threads: threads)
+            }
             addBias(bias, to: out, channels: s.outChannels, pixels: count * s.pixels)
             scatter(out, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: y)
         }
@@ -377,9 +419,9 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
                                rows: s.patch, columns: s.outChannels, threads: threads)
     if groupSize(s) > 1 {
         let g = groupSize(s)
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
+        let col = allocateScratch(s.patch * g * s.pixels)
         let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
-        defer { col.deallocate(); grouped.deallocate() }
+        defer { releaseScratch(col, count: s.patch * g * s.pixels); grouped.deallocate() }
         forEachGroup(s) { first, count in
             gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
             sgemm(a: weightT, n: count * s.pixels,
@@ -407,9 +449,9 @@ public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer
     let weightSize = s.outChannels * s.patch
     if groupSize(s) > 1 {
         let g = groupSize(s)
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: s.patch * g * s.pixels)
+        let col = allocateScratch(s.patch * g * s.pixels)
         let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
-        defer { col.deallocate(); grouped.deallocate() }
+        defer { releaseScratch(col, count: s.patch * g * s.pixels); grouped.deallocate() }
         dw.update(repeating: 0, count: weightSize)
         forEachGroup(s) { first, count in
             groupColumns(x, first: first, count: count, col, s, threads: threads)

@@ -24,3 +24,25 @@ public let heapSetUp: Void = {
 // <malloc.h> is not part of Swift's Glibc module.
 @_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
+
+/// Scratch for `count` floats, released with `releaseScratch(_:count:)`. From 4 MB on, a buffer
+/// is aligned to 2 MB and offered to the kernel for huge pages (where it allows them, as
+/// Debian's default "madvise" does): a grouped convolution writes its 8 MB column matrix in
+/// 64-byte pieces spread over thousands of 4 KB pages, and the TLB misses made that 25% slower
+/// (1.15 against 0.93 ms for conv3's).
+func allocateScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let bytes = max(count, 1) * MemoryLayout<Float>.stride
+    guard bytes >= hugeScratchMinimum else { return .allocate(capacity: max(count, 1)) }
+    var raw: UnsafeMutableRawPointer?
+    guard posix_memalign(&raw, 2 << 20, bytes) == 0, let raw else { fatalError("out of memory for \(bytes) bytes of scratch") }
+    #if canImport(Glibc)
+    _ = madvise(raw, bytes, MADV_HUGEPAGE)
+    #endif
+    return raw.bindMemory(to: Float.self, capacity: count)
+}
+
+func releaseScratch(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
+    if max(count, 1) * MemoryLayout<Float>.stride >= hugeScratchMinimum { free(pointer) } else { pointer.deallocate() }
+}
+
+private let hugeScratchMinimum = 4 << 20

@@ -76,6 +76,11 @@ final class SIMDBackendTests: XCTestCase {
         try compare("4×4 maps") { try conv2d(maps, kernel, stride: 2, padding: 1) }
         let mapsT = try Tensor.randn([5, 16, 4, 4], generator: &rng)
         try compare("4×4 maps, transposed") { try convTranspose2d(mapsT, kernel, stride: 2, padding: 1) }
+        // Their columns go straight into the product's packed panels. Here enough of them that
+        // the product is threaded, split by columns, with an odd number of images, so the last
+        // panel is half empty.
+        let manyMaps = try Tensor.randn([15, 16, 8, 8], generator: &rng), wide = try Tensor.randn([48, 16, 4, 4], generator: &rng)
+        try compare("4×4 maps in a threaded product") { try conv2d(manyMaps, wide, stride: 2, padding: 1) }
         // 3×4 outputs: rows 4 wide go two to a vector, and the odd third row alone.
         let oddMaps = try Tensor.randn([5, 8, 6, 8], generator: &rng), stride2 = ConvGeometry(stride: 2, padding: 1, dilation: 1)
         let dyOdd = try Tensor.randn([5, 16, 3, 4], generator: &rng)
