@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// glibc's malloc, set up once for an engine that allocates and frees buffers of up to tens of
 /// MB on every op, on several threads:
@@ -26,23 +27,59 @@ public let heapSetUp: Void = {
 #endif
 
 /// Scratch for `count` floats, released with `releaseScratch(_:count:)`. From 4 MB on, a buffer
-/// is aligned to 2 MB and offered to the kernel for huge pages (where it allows them, as
-/// Debian's default "madvise" does): a grouped convolution writes its 8 MB column matrix in
-/// 64-byte pieces spread over thousands of 4 KB pages, and the TLB misses made that 25% slower
-/// (1.15 against 0.93 ms for conv3's).
+/// comes from its own mapping, 2 MB-aligned and offered to the kernel for huge pages (where it
+/// allows them, as Debian's default "madvise" does), and is kept for reuse: a grouped
+/// convolution writes its 8 MB column matrix in 64-byte pieces spread over thousands of 4 KB
+/// pages, and the TLB misses made that 25% slower (1.15 against 0.93 ms for conv3's). The
+/// heap could not give huge pages: its memory is reused, already faulted in as 4 KB pages.
 func allocateScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
     let bytes = max(count, 1) * MemoryLayout<Float>.stride
-    guard bytes >= hugeScratchMinimum else { return .allocate(capacity: max(count, 1)) }
-    var raw: UnsafeMutableRawPointer?
-    guard posix_memalign(&raw, 2 << 20, bytes) == 0, let raw else { fatalError("out of memory for \(bytes) bytes of scratch") }
-    #if canImport(Glibc)
-    _ = madvise(raw, bytes, MADV_HUGEPAGE)
-    #endif
-    return raw.bindMemory(to: Float.self, capacity: count)
+    guard bytes >= HugeScratch.minimum else { return .allocate(capacity: max(count, 1)) }
+    return HugeScratch.shared.take(bytes: bytes).bindMemory(to: Float.self, capacity: count)
 }
 
 func releaseScratch(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
-    if max(count, 1) * MemoryLayout<Float>.stride >= hugeScratchMinimum { free(pointer) } else { pointer.deallocate() }
+    let bytes = max(count, 1) * MemoryLayout<Float>.stride
+    if bytes >= HugeScratch.minimum { HugeScratch.shared.give(UnsafeMutableRawPointer(pointer)) } else { pointer.deallocate() }
 }
 
-private let hugeScratchMinimum = 4 << 20
+/// Large scratch mappings, kept after use (up to `kept` of them) so that their huge pages are
+/// faulted in once, not on every call.
+final class HugeScratch: @unchecked Sendable {
+    static let shared = HugeScratch()
+    static let minimum = 4 << 20
+    private static let pageSize = 2 << 20, kept = 8
+
+    private struct Mapping: @unchecked Sendable { let base: UnsafeMutableRawPointer, size: Int, aligned: UnsafeMutableRawPointer, usable: Int }
+    private let state = Mutex((free: [Mapping](), inUse: [Mapping]()))
+
+    func take(bytes: Int) -> UnsafeMutableRawPointer {
+        if let reused = state.withLock({ state -> Mapping? in
+            // The smallest free mapping that is large enough.
+            guard let index = state.free.indices.filter({ state.free[$0].usable >= bytes }).min(by: { state.free[$0].usable < state.free[$1].usable })
+            else { return nil }
+            let mapping = state.free.remove(at: index)
+            state.inUse.append(mapping)
+            return mapping
+        }) { return reused.aligned }
+        let usable = roundUp(bytes, Self.pageSize), size = usable + Self.pageSize
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED else {
+            fatalError("out of memory for \(bytes) bytes of scratch")
+        }
+        let aligned = base + (Self.pageSize - Int(bitPattern: base) % Self.pageSize) % Self.pageSize
+        _ = madvise(aligned, usable, MADV_HUGEPAGE)
+        state.withLock { $0.inUse.append(Mapping(base: base, size: size, aligned: aligned, usable: usable)) }
+        return aligned
+    }
+
+    func give(_ pointer: UnsafeMutableRawPointer) {
+        let unmap = state.withLock { state -> Mapping? in
+            guard let index = state.inUse.firstIndex(where: { $0.aligned == pointer }) else { return nil }
+            let mapping = state.inUse.remove(at: index)
+            state.free.append(mapping)
+            guard state.free.count > Self.kept else { return nil }
+            return state.free.removeFirst()
+        }
+        if let unmap { munmap(unmap.base, unmap.size) }
+    }
+}
