@@ -81,6 +81,9 @@ final class SIMDBackendTests: XCTestCase {
         // panel is half empty.
         let manyMaps = try Tensor.randn([15, 16, 8, 8], generator: &rng), wide = try Tensor.randn([48, 16, 4, 4], generator: &rng)
         try compare("4×4 maps in a threaded product") { try conv2d(manyMaps, wide, stride: 2, padding: 1) }
+        let manyDy = try Tensor.randn([15, 48, 4, 4], generator: &rng), down = ConvGeometry(stride: 2, padding: 1)
+        try compare("their input gradient") { try Tensor.conv2dInputGradPrimitive(manyDy, wide, inputShape: manyMaps.shape, down) }
+        try compare("their weight gradient") { try Tensor.conv2dWeightGradPrimitive(manyMaps, manyDy, weightShape: wide.shape, down) }
         // 3×4 outputs: rows 4 wide go two to a vector, and the odd third row alone.
         let oddMaps = try Tensor.randn([5, 8, 6, 8], generator: &rng), stride2 = ConvGeometry(stride: 2, padding: 1, dilation: 1)
         let dyOdd = try Tensor.randn([5, 16, 3, 4], generator: &rng)
