@@ -257,8 +257,8 @@ func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Flo
 /// With fewer images than threads, the GEMMs themselves are threaded instead.
 /// `claimed`: each worker takes the next image not yet taken, so a thread that starts late or
 /// runs slow (a VM's core) does fewer; for work whose result does not depend on which worker
-/// did an image. Otherwise worker w does images w, w + workers, …, always the same ones, as
-/// sums into a worker's own buffer need for results that do not change from run to run.
+/// did an image. Otherwise worker w does images w, w + workers, …, always the same ones: work
+/// that sums into a worker's own buffer needs that, or its result would change from run to run.
 func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bool = true,
                   _ body: @escaping @Sendable (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
     _ = heapSetUp
@@ -301,14 +301,10 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: Unsa
     groupColumns(x, first: first, count: count, into: .rowMajor(col, ld: count * s.pixels), s, threads: threads)
 }
 
-/// The same straight into a product's packed panels; columns past the last image are zero.
+/// The same straight into a product's packed panels.
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape, threads: Int) {
     groupColumns(x, first: first, count: count, into: ColumnLayout(panels), s, threads: threads)
-    let used = count * s.pixels % panels.width
-    if used > 0 {
-        let last = panels.base + (count * s.pixels / panels.width) * panels.panelStride
-        for row in 0..<panels.rows { (last + row * panels.width + used).update(repeating: 0, count: panels.width - used) }
-    }
+    panels.zeroPastLastColumn()
 }
 
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: ColumnLayout, _ s: ConvolutionShape, threads: Int) {

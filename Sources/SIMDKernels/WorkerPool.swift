@@ -10,7 +10,7 @@ import Glibc
 /// not yet taken, so `body` must not care which thread runs an index.
 ///
 /// A training step opens about 1,300 parallel regions, most of a few hundred µs. With GCD the
-/// second thread started 30–80 µs after the first (its worker had gone to sleep), so one core
+/// second thread started 30–110 µs after the first (its worker had gone to sleep), so one core
 /// sat idle for a large part of every short region. Pool threads instead spin for a while
 /// after a region before they sleep, and whoever is free takes the next index, so a late
 /// thread costs nothing but its share.
@@ -49,9 +49,12 @@ final class WorkerPool: @unchecked Sendable {
     func perform(_ iterations: Int, helpers: Int, _ body: (Int) -> Void) {
         guard iterations < Self.maximumIterations,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            let next = Atomic<Int>(0)
             withoutActuallyEscaping(body) { body in
                 let shared = UncheckedSendable(value: body)
-                DispatchQueue.concurrentPerform(iterations: iterations) { shared.value($0) }
+                DispatchQueue.concurrentPerform(iterations: helpers + 1) { _ in
+                    while case let i = next.add(1, ordering: .relaxed).oldValue, i < iterations { shared.value(i) }
+                }
             }
             return
         }
