@@ -314,6 +314,38 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: C
     }
 }
 
+/// The transposed column matrix of `count` images, straight into a product's packed panels, for
+/// the weight gradient (whose B is colᵀ): row j = i·pixels + pixel holds that pixel's patch. With
+/// a 4-wide kernel and no dilation, one channel's taps at a pixel are its kernel's 4 rows of 4
+/// adjacent padded pixels, which go out as 16 adjacent floats; a panel is 32 / (kh·4) channels.
+func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape,
+                            threads: Int) {
+    let taps = s.kernelH * s.kernelW, channelsPerPanel = panels.width / taps
+    withPaddedImages(s, count: count) { padded in
+        concurrentPerform(iterations: count, threads: threads) { i in pad(x + (first + i) * s.inputSize, into: padded, image: i, s) }
+        concurrentPerform(iterations: (s.inChannels + channelsPerPanel - 1) / channelsPerPanel, threads: threads) { panel in
+            let channels = panel * channelsPerPanel..<min(s.inChannels, (panel + 1) * channelsPerPanel)
+            for c in channels {
+                let lane = panels.base + panel * panels.panelStride + (c - channels.lowerBound) * taps
+                for i in 0..<count {
+                    let plane = padded.plane(i, c)
+                    for oy in 0..<s.outH {
+                        for ox in 0..<s.outW {
+                            let window = UnsafeRawPointer(plane + oy * padded.rowStride + ox * s.strideW)
+                            let out = UnsafeMutableRawPointer(lane + (i * s.pixels + oy * s.outW + ox) * panels.width)
+                            for ky in 0..<s.kernelH {
+                                out.storeBytes(of: window.loadUnaligned(fromByteOffset: 4 * tapOffset(ky: ky, kx: 0, s), as: SIMD4<Float>.self),
+                                               toByteOffset: 16 * ky, as: SIMD4<Float>.self)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    panels.zeroPastLastColumn()
+}
+
 /// The adjoint of groupColumns: each thread adds the rows of its channels into the padded
 /// images, then the images are cropped in parallel.
 func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape,
@@ -445,17 +477,25 @@ public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer
     let weightSize = s.outChannels * s.patch
     if groupSize(s) > 1 {
         let g = groupSize(s)
-        let col = allocateScratch(s.patch * g * s.pixels)
+        let columns = PackedPanels.capacity(rows: g * s.pixels, columns: s.patch, width: GEMMKernel.best.nr)
+        let col = allocateScratch(columns)
         let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
-        defer { releaseScratch(col, count: s.patch * g * s.pixels); grouped.deallocate() }
+        defer { releaseScratch(col, count: columns); grouped.deallocate() }
         dw.update(repeating: 0, count: weightSize)
         forEachGroup(s) { first, count in
-            groupColumns(x, first: first, count: count, col, s, threads: threads)
             gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
-            sgemm(m: s.outChannels, n: s.patch, k: count * s.pixels,
-                  a: MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false),
-                  b: MatrixView(base: col, rows: count * s.pixels, columns: s.patch, transposed: true),
-                  c: dw, ldc: s.patch, accumulate: true, threads: threads)
+            let a = MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false)
+            if s.kernelW == 4 && s.dilationW == 1 && GEMMKernel.best.nr % (s.kernelH * 4) == 0 {
+                let panels = PackedPanels(base: col, rows: count * s.pixels, columns: s.patch, width: GEMMKernel.best.nr)
+                groupColumnsTransposed(x, first: first, count: count, into: panels, s, threads: threads)
+                sgemm(m: s.outChannels, n: s.patch, k: count * s.pixels, a: .view(a), b: .packed(panels), c: dw, ldc: s.patch,
+                      accumulate: true, threads: threads, kernel: .best)
+            } else {
+                groupColumns(x, first: first, count: count, col, s, threads: threads)
+                sgemm(m: s.outChannels, n: s.patch, k: count * s.pixels, a: a,
+                      b: MatrixView(base: col, rows: count * s.pixels, columns: s.patch, transposed: true),
+                      c: dw, ldc: s.patch, accumulate: true, threads: threads)
+            }
         }
         return
     }

@@ -84,6 +84,16 @@ final class SIMDBackendTests: XCTestCase {
         let manyDy = try Tensor.randn([15, 48, 4, 4], generator: &rng), down = ConvGeometry(stride: 2, padding: 1)
         try compare("their input gradient") { try Tensor.conv2dInputGradPrimitive(manyDy, wide, inputShape: manyMaps.shape, down) }
         try compare("their weight gradient") { try Tensor.conv2dWeightGradPrimitive(manyMaps, manyDy, weightShape: wide.shape, down) }
+        // A weight gradient writes colᵀ's panels itself when the kernel is 4 wide: here 2×4
+        // kernels (4 channels to a panel, the last panel part empty), and dilated along y.
+        for (dilation, height) in [(1, 6), (2, 6)] {
+            let image = try Tensor.randn([5, 3, height, 8], generator: &rng), flat = try Tensor.randn([6, 3, 2, 4], generator: &rng)
+            let g = ConvGeometry(stride: (2, 2), padding: (1, 1), dilation: (dilation, 1))
+            let dyFlat = try Tensor.randn(Tensor.conv2dPrimitive(image, flat, g).shape, generator: &rng)
+            try compare("2×4 kernels, dilation (\(dilation), 1): weight gradient") {
+                try Tensor.conv2dWeightGradPrimitive(image, dyFlat, weightShape: flat.shape, g)
+            }
+        }
         // 3×4 outputs: rows 4 wide go two to a vector, and the odd third row alone.
         let oddMaps = try Tensor.randn([5, 8, 6, 8], generator: &rng), stride2 = ConvGeometry(stride: 2, padding: 1, dilation: 1)
         let dyOdd = try Tensor.randn([5, 16, 3, 4], generator: &rng)
