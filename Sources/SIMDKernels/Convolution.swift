@@ -316,8 +316,9 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: C
 
 /// The transposed column matrix of `count` images, straight into a product's packed panels, for
 /// the weight gradient (whose B is colᵀ): row j = i·pixels + pixel holds that pixel's patch. With
-/// a 4-wide kernel and no dilation, one channel's taps at a pixel are its kernel's 4 rows of 4
-/// adjacent padded pixels, which go out as 16 adjacent floats; a panel is 32 / (kh·4) channels.
+/// a kernel 4 wide and no dilation along x, one channel's taps at a pixel are the kernel's kh
+/// rows of 4 adjacent padded pixels, which go out as 4·kh adjacent floats; a panel holds
+/// width / (4·kh) channels.
 func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape,
                             threads: Int) {
     let taps = s.kernelH * s.kernelW, channelsPerPanel = panels.width / taps
