@@ -19,23 +19,23 @@ public struct ConvolutionShape: Sendable {
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 }
 
-/// Unfolds one image [C, H, W] into the column matrix [C·kh·kw, outH·outW] (rows `ld` apart):
+/// Unfolds one image [C, H, W] into the column matrix [C·kh·kw, outH·outW]:
 /// column (oy, ox) holds the input patch that output pixel sees, zeros in the padding. Each
 /// output row of a tap is a run of a zero-padded copy of the image, read without bounds
 /// checks (with stride 2, by vectors of even lanes).
-func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
+func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
     withPaddedImages(s, count: 1) { padded in
         pad(x, into: padded, image: 0, s)
-        gatherRows(padded, channels: 0..<s.inChannels, into: .rowMajor(col, ld: ld ?? s.pixels), s)
+        gatherRows(padded, channels: 0..<s.inChannels, into: .rowMajor(col, ld: s.pixels), s)
     }
 }
 
 /// The adjoint of im2col: adds each column entry back onto the input pixel it came from, in a
 /// zero-padded image that is then cropped.
-func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, ld: Int? = nil) {
+func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
     withPaddedImages(s, count: 1) { padded in
         padded.base.update(repeating: 0, count: s.inChannels * padded.planeSize)
-        addRows(col, ld: ld ?? s.pixels, channels: 0..<s.inChannels, into: padded, s)
+        addRows(col, ld: s.pixels, channels: 0..<s.inChannels, into: padded, s)
         crop(padded, image: 0, into: x, s)
     }
 }
@@ -246,7 +246,7 @@ func pad(_ x: UnsafePointer<Float>, into padded: PaddedImages, image i: Int, _ s
 }
 
 func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
-    let paddedWidth = s.width + 2 * s.padW
+    let paddedWidth = padded.planes.rowStride
     for c in 0..<s.inChannels {
         let interior = padded.plane(i, c) + s.padH * paddedWidth + s.padW
         for y in 0..<s.height { copyShort(interior + y * paddedWidth, to: x + (c * s.height + y) * s.width, count: s.width) }
@@ -260,20 +260,20 @@ func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Flo
 /// did an image. Otherwise worker w does images w, w + workers, …, always the same ones: work
 /// that sums into a worker's own buffer needs that, or its result would change from run to run.
 func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bool = true,
-                  _ body: @escaping @Sendable (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
+                  _ body: (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
     _ = heapSetUp
     let workers = max(1, min(threads, s.batch))
     let gemmThreads = s.batch < threads ? threads : 1
-    let buffers = (0..<workers).map { _ in SendablePointer(pointer: UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))) }
-    defer { buffers.forEach { $0.pointer.deallocate() } }
+    let buffers = (0..<workers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1)) }
+    defer { buffers.forEach { $0.deallocate() } }
     let next = Atomic<Int>(0)
     concurrentPerform(iterations: workers) { worker in
         if claimed {
             while case let image = next.add(1, ordering: .relaxed).oldValue, image < s.batch {
-                body(worker, image, buffers[worker].pointer, gemmThreads)
+                body(worker, image, buffers[worker], gemmThreads)
             }
         } else {
-            for image in stride(from: worker, to: s.batch, by: workers) { body(worker, image, buffers[worker].pointer, gemmThreads) }
+            for image in stride(from: worker, to: s.batch, by: workers) { body(worker, image, buffers[worker], gemmThreads) }
         }
     }
 }
@@ -352,15 +352,14 @@ func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, i
 func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape,
                     bias: UnsafePointer<Float>?, threads: Int) {
     withPaddedImages(s, count: count) { padded in
-        let (cs, xs, bs) = (UnsafeSendable(col), SendablePointer(pointer: x), bias.map(UnsafeSendable.init))
         concurrentPerform(iterations: s.inChannels, threads: threads) { c in
             padded.plane(0, c).update(repeating: 0, count: padded.channelBlock)
-            addRows(cs.pointer, ld: count * s.pixels, channels: c..<c + 1, into: padded, s)
+            addRows(col, ld: count * s.pixels, channels: c..<c + 1, into: padded, s)
         }
         concurrentPerform(iterations: count, threads: threads) { i in
-            let image = xs.pointer + (first + i) * s.inputSize
+            let image = x + (first + i) * s.inputSize
             crop(padded, image: i, into: image, s)
-            addBias(bs?.pointer, to: image, channels: s.inChannels, pixels: s.height * s.width)
+            addBias(bias, to: image, channels: s.inChannels, pixels: s.height * s.width)
         }
     }
 }
@@ -428,14 +427,13 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
         }
         return
     }
-    let (xs, ys, bs) = (UnsafeSendable(x), SendablePointer(pointer: y), bias.map(UnsafeSendable.init))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
-        let input = xs.pointer + n * s.inputSize
+        let input = x + n * s.inputSize
         if !s.isPointwise { im2col(input, col, s) }
         let columns = s.isPointwise ? input : UnsafePointer(col)
         sgemm(a: weight, n: s.pixels, b: MatrixView(base: columns, rows: s.patch, columns: s.pixels, transposed: false),
-              c: ys.pointer + n * s.outputSize, ldc: s.pixels, threads: gemmThreads)
-        addBias(bs?.pointer, to: ys.pointer + n * s.outputSize, channels: s.outChannels, pixels: s.pixels)
+              c: y + n * s.outputSize, ldc: s.pixels, threads: gemmThreads)
+        addBias(bias, to: y + n * s.outputSize, channels: s.outChannels, pixels: s.pixels)
     }
 }
 
@@ -460,14 +458,13 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
         }
         return
     }
-    let (dys, dxs, bs) = (UnsafeSendable(dy), SendablePointer(pointer: dx), bias.map(UnsafeSendable.init))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
-        let target = s.isPointwise ? dxs.pointer + n * s.inputSize : col
+        let target = s.isPointwise ? dx + n * s.inputSize : col
         sgemm(a: weightT, n: s.pixels,
-              b: MatrixView(base: dys.pointer + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
+              b: MatrixView(base: dy + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
               c: target, ldc: s.pixels, threads: gemmThreads)
-        if !s.isPointwise { col2im(col, dxs.pointer + n * s.inputSize, s) }
-        addBias(bs?.pointer, to: dxs.pointer + n * s.inputSize, channels: s.inChannels, pixels: s.height * s.width)
+        if !s.isPointwise { col2im(col, dx + n * s.inputSize, s) }
+        addBias(bias, to: dx + n * s.inputSize, channels: s.inChannels, pixels: s.height * s.width)
     }
 }
 
@@ -504,24 +501,18 @@ public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer
     let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * weightSize)
     defer { partial.deallocate() }
     partial.update(repeating: 0, count: workers * weightSize)
-    let (xs, dys, partials) = (UnsafeSendable(x), UnsafeSendable(dy), SendablePointer(pointer: partial))
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels, claimed: false) { worker, n, col, gemmThreads in
-        let input = xs.pointer + n * s.inputSize
+        let input = x + n * s.inputSize
         if !s.isPointwise { im2col(input, col, s) }
         let columns = s.isPointwise ? input : UnsafePointer(col)
         sgemm(m: s.outChannels, n: s.patch, k: s.pixels,
-              a: MatrixView(base: dys.pointer + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
+              a: MatrixView(base: dy + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
               b: MatrixView(base: columns, rows: s.pixels, columns: s.patch, transposed: true),
-              c: partials.pointer + worker * weightSize, ldc: s.patch, accumulate: true, threads: gemmThreads)
+              c: partial + worker * weightSize, ldc: s.patch, accumulate: true, threads: gemmThreads)
     }
     dw.update(from: partial, count: weightSize)
     for worker in 1..<max(workers, 1) {
         let source = partial + worker * weightSize
         for i in 0..<weightSize { dw[i] += source[i] }
     }
-}
-
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let pointer: UnsafePointer<T>
-    init(_ pointer: UnsafePointer<T>) { self.pointer = pointer }
 }

@@ -122,15 +122,14 @@ func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: Un
     // weights[t][j] = w[j][t], t = (c, ky, kx): the 4 output channels of a tap side by side.
     var weights = [Float](repeating: 0, count: 4 * s.patch)
     for j in 0..<s.outChannels { for t in 0..<s.patch { weights[4 * t + j] = w[j * s.patch + t] } }
-    let (xs, ys, ws, bs) = (UnsafeSendable(x), SendablePointer(pointer: y), weights, bias.map(UnsafeSendable.init))
     forEachImage(s, threads: threads, scratch: s.inChannels * g.planes.planeSize) { _, n, padded, _ in
-        g.planes.fill(xs.pointer + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
+        g.planes.fill(x + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
                       top: s.padH, left: s.padW, into: padded)
-        ws.withUnsafeBufferPointer { weights in
-            directTiles(padded, g, weights: weights.baseAddress!, into: ys.pointer + n * s.outputSize,
+        weights.withUnsafeBufferPointer { weights in
+            directTiles(padded, g, weights: weights.baseAddress!, into: y + n * s.outputSize,
                         outPlane: s.pixels, count: s.outChannels)
         }
-        addBias(bs?.pointer, to: ys.pointer + n * s.outputSize, channels: s.outChannels, pixels: s.pixels)
+        addBias(bias, to: y + n * s.outputSize, channels: s.outChannels, pixels: s.pixels)
     }
 }
 
@@ -154,19 +153,18 @@ func directInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx
             }
         }
     }
-    let (dys, dxs, ws, bs) = (UnsafeSendable(dy), SendablePointer(pointer: dx), weights, bias.map(UnsafeSendable.init))
     let plane = s.height * s.width
     forEachImage(s, threads: threads, scratch: s.outChannels * g.planes.planeSize) { _, n, padded, _ in
-        g.planes.fill(dys.pointer + n * s.outputSize, channels: s.outChannels, height: s.outH, width: s.outW,
+        g.planes.fill(dy + n * s.outputSize, channels: s.outChannels, height: s.outH, width: s.outW,
                       top: top, left: left, into: padded)
-        ws.withUnsafeBufferPointer { weights in
+        weights.withUnsafeBufferPointer { weights in
             for block in 0..<blocks {
                 directTiles(padded, g, weights: weights.baseAddress! + block * taps * 4,
-                            into: dxs.pointer + n * s.inputSize + 4 * block * plane, outPlane: plane,
+                            into: dx + n * s.inputSize + 4 * block * plane, outPlane: plane,
                             count: min(4, s.inChannels - 4 * block))
             }
         }
-        addBias(bs?.pointer, to: dxs.pointer + n * s.inputSize, channels: s.inChannels, pixels: plane)
+        addBias(bias, to: dx + n * s.inputSize, channels: s.inChannels, pixels: plane)
     }
 }
 
@@ -176,20 +174,19 @@ func directWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ d
     let g = directGeometry(s, inputs: s.inChannels, outH: s.outH, outW: s.outW)
     let dyRowStride = roundUp(s.outW, 16), dyPlanes = PaddedPlanes(rows: s.outH, rowStride: dyRowStride)
     let workers = max(1, min(threads, s.batch))
-    // Per worker: its sums [patch][4], then its padded image and its 4 padded planes of dy.
-    let perWorker = 4 * s.patch + s.inChannels * g.planes.planeSize + 4 * dyPlanes.planeSize
+    // Per worker: its padded image, then its 4 padded planes of dy; its sums [patch][4] in `partial`.
+    let scratch = s.inChannels * g.planes.planeSize + 4 * dyPlanes.planeSize
     let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * 4 * s.patch)
     defer { partial.deallocate() }
     partial.update(repeating: 0, count: workers * 4 * s.patch)
-    let (xs, dys, partials) = (UnsafeSendable(x), UnsafeSendable(dy), SendablePointer(pointer: partial))
-    forEachImage(s, threads: threads, scratch: perWorker - 4 * s.patch, claimed: false) { worker, n, scratch, _ in
+    forEachImage(s, threads: threads, scratch: scratch, claimed: false) { worker, n, scratch, _ in
         let paddedDy = scratch + s.inChannels * g.planes.planeSize
-        g.planes.fill(xs.pointer + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
+        g.planes.fill(x + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
                       top: s.padH, left: s.padW, into: scratch)
-        dyPlanes.fill(dys.pointer + n * s.outputSize, channels: s.outChannels, height: s.outH, width: s.outW,
+        dyPlanes.fill(dy + n * s.outputSize, channels: s.outChannels, height: s.outH, width: s.outW,
                       top: 0, left: 0, into: paddedDy)
         (paddedDy + s.outChannels * dyPlanes.planeSize).update(repeating: 0, count: (4 - s.outChannels) * dyPlanes.planeSize)
-        directWeightTiles(scratch, g, dy: paddedDy, dyRowStride: dyRowStride, into: partials.pointer + worker * 4 * s.patch)
+        directWeightTiles(scratch, g, dy: paddedDy, dyRowStride: dyRowStride, into: partial + worker * 4 * s.patch)
     }
     for j in 0..<s.outChannels {
         for t in 0..<s.patch {

@@ -69,8 +69,6 @@ public struct MatrixView: @unchecked Sendable {
     }
 }
 
-struct SendablePointer<T>: @unchecked Sendable { let pointer: UnsafeMutablePointer<T> }
-
 /// op(A) packed once, whole, for a kernel: slivers of mr rows (the last zero-padded), each
 /// holding mr floats for every p in 0..<k. A convolution multiplies the same weight into every
 /// image of a batch; packed once, it is not packed again per image.
@@ -87,11 +85,10 @@ public final class PackedMatrix: @unchecked Sendable {
         self.base = base
         let slivers = (rows + kernel.mr - 1) / kernel.mr
         let parts = rows * columns >= parallelElementwiseMinimum ? min(threads, slivers) : 1
-        let packed = SendablePointer(pointer: base)
         concurrentPerform(iterations: parts) { part in
             let first = slivers * part / parts * kernel.mr, end = min(rows, slivers * (part + 1) / parts * kernel.mr)
             guard end > first else { return }
-            packA(a, rows: first, end - first, columns: 0, columns, mr: kernel.mr, into: packed.pointer + first * columns)
+            packA(a, rows: first, end - first, columns: 0, columns, mr: kernel.mr, into: base + first * columns)
         }
     }
 
@@ -255,15 +252,14 @@ func sgemm(m: Int, n: Int, k: Int, a: LeftOperand, b: RightOperand, c: UnsafeMut
         return
     }
     let band = roundUp((length + workers - 1) / workers, unit)
-    let cc = SendablePointer(pointer: c)
     concurrentPerform(iterations: workers) { worker in
         let start = min(length, worker * band), count = min(length, start + band) - start
         guard count > 0 else { return }
         if byRows {
-            gemmBlocked(m: count, n: n, k: k, a: a.rows(from: start), b: b, c: cc.pointer + start * ldc, ldc: ldc,
+            gemmBlocked(m: count, n: n, k: k, a: a.rows(from: start), b: b, c: c + start * ldc, ldc: ldc,
                         accumulate: accumulate, kernel: kernel)
         } else {
-            gemmBlocked(m: m, n: count, k: k, a: a, b: b.columns(from: start), c: cc.pointer + start, ldc: ldc, accumulate: accumulate,
+            gemmBlocked(m: m, n: count, k: k, a: a, b: b.columns(from: start), c: c + start, ldc: ldc, accumulate: accumulate,
                         kernel: kernel)
         }
     }

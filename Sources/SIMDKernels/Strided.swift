@@ -50,19 +50,14 @@ func forEachRow(_ d: [Int], _ s: [[Int]], parts: Int, _ row: (_ part: Int, _ off
         walkRows(d, s, from: 0, to: d[0]) { row(0, $0, $1, $2) }
         return
     }
-    withoutActuallyEscaping(row) { row in
-        let shared = UncheckedSendable(value: row)
-        concurrentPerform(iterations: parts) { part in
-            walkRows(d, s, from: d[0] * part / parts, to: d[0] * (part + 1) / parts) { shared.value(part, $0, $1, $2) }
-        }
+    concurrentPerform(iterations: parts) { part in
+        walkRows(d, s, from: d[0] * part / parts, to: d[0] * (part + 1) / parts) { row(part, $0, $1, $2) }
     }
 }
 
 /// Below this many elements an elementwise op stays on one thread (waking a second costs
 /// about as much as 64K additions).
 let parallelElementwiseMinimum = 1 << 16
-
-struct UncheckedSendable<T>: @unchecked Sendable { let value: T }
 
 /// The runs whose outermost index lies in start..<end, in order (collapsed dims and strides).
 @inline(__always)
@@ -251,9 +246,8 @@ public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced:
         maxima.update(repeating: -.infinity, count: buffers * outCount)
         // NaN wins; otherwise the first of equal maxima stays (−0 before +0).
         @inline(__always) func keepMax(_ v: Float, _ m: inout Float) { if !m.isNaN && (v.isNaN || v > m) { m = v } }
-        let target = SendablePointer(pointer: maxima)
         forEachRow(d, s, parts: parts) { part, o, n, inner in
-            let (from, to) = (x + o[0], target.pointer + (buffers > 1 ? part * outCount : 0) + o[1])
+            let (from, to) = (x + o[0], maxima + (buffers > 1 ? part * outCount : 0) + o[1])
             for i in 0..<n { keepMax(from[i], &to[i * inner[1]]) }
         }
         if buffers > 1 {
@@ -265,9 +259,8 @@ public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced:
     let sums = UnsafeMutablePointer<Double>.allocate(capacity: max(buffers * outCount, 1))
     defer { sums.deallocate() }
     sums.update(repeating: 0, count: buffers * outCount)
-    let target = SendablePointer(pointer: sums)
     forEachRow(d, s, parts: parts) { part, o, n, inner in
-        let from = x + o[0], to = target.pointer + (buffers > 1 ? part * outCount : 0) + o[1]
+        let from = x + o[0], to = sums + (buffers > 1 ? part * outCount : 0) + o[1]
         if inner[1] == 0 {
             // The run is reduced: sum it into one element (8 lanes of Float, combined in Double
             // every 64 elements so long rows keep Double accuracy).

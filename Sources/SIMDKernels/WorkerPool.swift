@@ -136,3 +136,6 @@ private final class WorkerContext {
     let pool: WorkerPool, spins: Bool
     init(pool: WorkerPool, spins: Bool) { self.pool = pool; self.spins = spins }
 }
+
+/// A closure handed to GCD, which wants it Sendable; the caller waits until GCD is done with it.
+struct UncheckedSendable<T>: @unchecked Sendable { let value: T }

@@ -78,9 +78,8 @@ final class WorkerPoolTests: XCTestCase {
         let count = 7
         let slots = UnsafeMutablePointer<Int>.allocate(capacity: count)
         defer { slots.deallocate() }
-        let shared = SendablePointer(pointer: slots)
         for round in 1...2_000 {
-            concurrentPerform(iterations: count) { i in shared.pointer[i] = round * 10 + i }
+            concurrentPerform(iterations: count) { i in slots[i] = round * 10 + i }
             for i in 0..<count where slots[i] != round * 10 + i { XCTFail("round \(round), slot \(i): \(slots[i])"); return }
         }
     }

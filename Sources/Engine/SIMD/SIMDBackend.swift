@@ -72,12 +72,11 @@ public struct SIMDBackend: Backend {
 
     public func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ d: MatmulDims) {
         let threads = Runtime.threads
-        let (pa, pb, pc) = (UnsafeSendablePointer(a), UnsafeSendablePointer(b), MutableSendablePointer(c))
-        let one: @Sendable (Int, Int) -> Void = { batch, gemmThreads in
+        func one(_ batch: Int, _ gemmThreads: Int) {
             SIMDKernels.sgemm(m: d.m, n: d.n, k: d.k,
-                              a: MatrixView(base: pa.pointer + batch * d.aBatchStride, rows: d.m, columns: d.k, transposed: d.transposeA),
-                              b: MatrixView(base: pb.pointer + batch * d.bBatchStride, rows: d.k, columns: d.n, transposed: d.transposeB),
-                              c: pc.pointer + batch * d.m * d.n, ldc: d.n, threads: gemmThreads)
+                              a: MatrixView(base: a + batch * d.aBatchStride, rows: d.m, columns: d.k, transposed: d.transposeA),
+                              b: MatrixView(base: b + batch * d.bBatchStride, rows: d.k, columns: d.n, transposed: d.transposeB),
+                              c: c + batch * d.m * d.n, ldc: d.n, threads: gemmThreads)
         }
         // Many small products: one per thread. Few large ones: threads inside each product.
         if d.batch >= threads && threads > 1 {
@@ -108,14 +107,4 @@ public struct SIMDBackend: Backend {
                                 strideH: g.stride.h, strideW: g.stride.w, padH: g.padding.h, padW: g.padding.w,
                                 dilationH: g.dilation.h, dilationW: g.dilation.w)
     }
-}
-
-struct UnsafeSendablePointer: @unchecked Sendable {
-    let pointer: UnsafePointer<Float>
-    init(_ pointer: UnsafePointer<Float>) { self.pointer = pointer }
-}
-
-struct MutableSendablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
