@@ -253,46 +253,67 @@ func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Flo
     }
 }
 
-/// Splits the images of a batch between threads; each worker gets its own scratch buffer.
-/// With fewer images than threads, the GEMMs themselves are threaded instead.
-/// `claimed`: each worker takes the next image not yet taken, so a thread that starts late or
+/// Splits the images of a batch between threads in groups of `size`; each worker gets its own
+/// scratch buffer and runs a group start to finish (columns, product, output) on its own, so
+/// a group's data stays in its core's L2. With fewer groups than threads, the work inside a
+/// group is threaded instead (`innerThreads`).
+/// `claimed`: each worker takes the next group not yet taken, so a thread that starts late or
 /// runs slow (a VM's core) does fewer; for work whose result does not depend on which worker
-/// did an image. Otherwise worker w does images w, w + workers, …, always the same ones: work
+/// did a group. Otherwise worker w does groups w, w + workers, …, always the same ones: work
 /// that sums into a worker's own buffer needs that, or its result would change from run to run.
-func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bool = true,
-                  _ body: (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
+func forEachGroup(_ s: ConvolutionShape, size: Int, threads: Int, scratch: Int, claimed: Bool = true,
+                  _ body: (_ worker: Int, _ first: Int, _ count: Int, _ scratch: UnsafeMutablePointer<Float>, _ innerThreads: Int) -> Void) {
     _ = heapSetUp
-    let workers = max(1, min(threads, s.batch))
-    let gemmThreads = s.batch < threads ? threads : 1
-    let buffers = (0..<workers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1)) }
-    defer { buffers.forEach { $0.deallocate() } }
+    let groups = (s.batch + size - 1) / size, workers = groupWorkers(s, size: size, threads: threads)
+    let innerThreads = groups < threads ? threads : 1
+    let buffers = (0..<workers).map { _ in allocateScratch(scratch) }
+    defer { buffers.forEach { releaseScratch($0, count: scratch) } }
     let next = Atomic<Int>(0)
+    func run(_ worker: Int, _ group: Int) {
+        body(worker, group * size, min(size, s.batch - group * size), buffers[worker], innerThreads)
+    }
     concurrentPerform(iterations: workers) { worker in
         if claimed {
-            while case let image = next.add(1, ordering: .relaxed).oldValue, image < s.batch {
-                body(worker, image, buffers[worker], gemmThreads)
-            }
+            while case let group = next.add(1, ordering: .relaxed).oldValue, group < groups { run(worker, group) }
         } else {
-            for image in stride(from: worker, to: s.batch, by: workers) { body(worker, image, buffers[worker], gemmThreads) }
+            for group in stride(from: worker, to: groups, by: workers) { run(worker, group) }
         }
+    }
+}
+
+/// How many workers forEachGroup uses (and so how many per-worker sums a weight gradient needs).
+func groupWorkers(_ s: ConvolutionShape, size: Int, threads: Int) -> Int { max(1, min(threads, (s.batch + size - 1) / size)) }
+
+/// forEachGroup one image at a time.
+func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bool = true,
+                  _ body: (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
+    forEachGroup(s, size: 1, threads: threads, scratch: scratch, claimed: claimed) { worker, image, _, scratch, gemmThreads in
+        body(worker, image, scratch, gemmThreads)
     }
 }
 
 // Small feature maps make small per-image products (the weight gradient of a 4×4 output has
 // k = 16). Such images are processed in groups that share one column matrix [patch, g·pixels],
-// so each group is one large GEMM, threaded inside.
+// so that each product is wide enough for the micro-kernel.
 
-/// Images per group: enough for ~1024 columns, at most ~4M floats of columns. Only 4×4 maps and
-/// smaller are grouped; on larger maps one image per thread measured faster.
-func groupSize(_ s: ConvolutionShape) -> Int {
+/// Images per group in the forward pass and the input gradient: about 128 columns (4 of the
+/// AVX-512 kernel's panels) for maps of 4×4 and smaller, at most a batch's share per thread and
+/// 4 MB of columns; larger maps go one image at a time. A worker's group, its columns and its
+/// output stay in the worker's L2. One product over the whole batch, threaded inside, sent
+/// conv3's 8 MB column matrix through memory: in a harness alternating both, 3–9% slower
+/// forward and 0–4% slower input gradient (2 threads and 1).
+func groupSize(_ s: ConvolutionShape, threads: Int) -> Int {
     guard s.pixels <= 16 else { return 1 }
-    return max(1, min(s.batch, 1024 / max(s.pixels, 1), (4 << 20) / max(s.patch * s.pixels, 1)))
+    let share = (s.batch + threads - 1) / max(threads, 1)
+    return max(1, min(share, 128 / max(s.pixels, 1), (1 << 20) / max(s.patch * s.pixels, 1)))
 }
 
-/// Calls `body(first, count)` for each group of images.
-func forEachGroup(_ s: ConvolutionShape, _ body: (_ first: Int, _ count: Int) -> Void) {
-    let g = groupSize(s)
-    for first in stride(from: 0, to: s.batch, by: g) { body(first, min(g, s.batch - first)) }
+/// Images per group in the weight gradient: up to 1024 columns and 4M floats of them, one
+/// product threaded inside. Groups per worker would each sum into a dw of their own, whose
+/// extra passes made conv3's weight gradient 5–8% slower on 2 threads.
+func weightGradientGroupSize(_ s: ConvolutionShape) -> Int {
+    guard s.pixels <= 16 else { return 1 }
+    return max(1, min(s.batch, 1024 / max(s.pixels, 1), (4 << 20) / max(s.patch * s.pixels, 1)))
 }
 
 /// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
@@ -403,24 +424,23 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
     if s.isDirect { directForward(x, w, y, s, bias: bias, threads: threads); return }
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch, threads: threads)
-    if groupSize(s) > 1 {
-        let g = groupSize(s), width = weight.kernel.nr
+    let g = groupSize(s, threads: threads)
+    if g > 1 {
+        let width = weight.kernel.nr
         // Each image's pixels fit in one of the product's panels: the columns go straight there.
         let inPanels = width % s.pixels == 0
-        let columns = PackedPanels.capacity(rows: s.patch, columns: g * s.pixels, width: width)
-        let col = allocateScratch(columns)
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
-        defer { releaseScratch(col, count: columns); out.deallocate() }
-        forEachGroup(s) { first, count in
+        let columns = inPanels ? PackedPanels.capacity(rows: s.patch, columns: g * s.pixels, width: width) : s.patch * g * s.pixels
+        forEachGroup(s, size: g, threads: threads, scratch: columns + s.outChannels * g * s.pixels) { _, first, count, col, inner in
+            let out = col + columns
             if inPanels {
                 let panels = PackedPanels(base: col, rows: s.patch, columns: count * s.pixels, width: width)
-                groupColumns(x, first: first, count: count, into: panels, s, threads: threads)
-                sgemm(a: weight, b: panels, c: out, ldc: count * s.pixels, threads: threads)
+                groupColumns(x, first: first, count: count, into: panels, s, threads: inner)
+                sgemm(a: weight, b: panels, c: out, ldc: count * s.pixels, threads: inner)
             } else {
-                groupColumns(x, first: first, count: count, col, s, threads: threads)
+                groupColumns(x, first: first, count: count, col, s, threads: inner)
                 sgemm(a: weight, n: count * s.pixels,
                       b: MatrixView(base: col, rows: s.patch, columns: count * s.pixels, transposed: false),
-                      c: out, ldc: count * s.pixels, threads: threads)
+                      c: out, ldc: count * s.pixels, threads: inner)
             }
             addBias(bias, to: out, channels: s.outChannels, pixels: count * s.pixels)
             scatter(out, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: y)
@@ -444,17 +464,16 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
     if s.isDirect { directInputGrad(dy, w, dx, s, bias: bias, threads: threads); return }
     let weightT = PackedMatrix(MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
                                rows: s.patch, columns: s.outChannels, threads: threads)
-    if groupSize(s) > 1 {
-        let g = groupSize(s)
-        let col = allocateScratch(s.patch * g * s.pixels)
-        let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
-        defer { releaseScratch(col, count: s.patch * g * s.pixels); grouped.deallocate() }
-        forEachGroup(s) { first, count in
+    let g = groupSize(s, threads: threads)
+    if g > 1 {
+        let columns = s.patch * g * s.pixels
+        forEachGroup(s, size: g, threads: threads, scratch: columns + s.outChannels * g * s.pixels) { _, first, count, col, inner in
+            let grouped = col + columns
             gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
             sgemm(a: weightT, n: count * s.pixels,
                   b: MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false),
-                  c: col, ldc: count * s.pixels, threads: threads)
-            ungroupColumns(col, first: first, count: count, into: dx, s, bias: bias, threads: threads)
+                  c: col, ldc: count * s.pixels, threads: inner)
+            ungroupColumns(col, first: first, count: count, into: dx, s, bias: bias, threads: inner)
         }
         return
     }
@@ -472,47 +491,47 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
 public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                                   _ s: ConvolutionShape, threads: Int) {
     if s.isDirect { directWeightGrad(x, dy, dw, s, threads: threads); return }
-    let weightSize = s.outChannels * s.patch
-    if groupSize(s) > 1 {
-        let g = groupSize(s)
-        let columns = PackedPanels.capacity(rows: g * s.pixels, columns: s.patch, width: GEMMKernel.best.nr)
-        let col = allocateScratch(columns)
-        let grouped = UnsafeMutablePointer<Float>.allocate(capacity: s.outChannels * g * s.pixels)
-        defer { releaseScratch(col, count: columns); grouped.deallocate() }
-        dw.update(repeating: 0, count: weightSize)
-        forEachGroup(s) { first, count in
+    let weightSize = s.outChannels * s.patch, g = weightGradientGroupSize(s), nr = GEMMKernel.best.nr
+    // Worker 0 sums into dw itself, the others into buffers of their own, added at the end.
+    let workers = groupWorkers(s, size: g, threads: threads)
+    let others = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (workers - 1) * weightSize))
+    defer { others.deallocate() }
+    dw.update(repeating: 0, count: weightSize)
+    others.update(repeating: 0, count: (workers - 1) * weightSize)
+    func sums(_ worker: Int) -> UnsafeMutablePointer<Float> { worker == 0 ? dw : others + (worker - 1) * weightSize }
+    if g > 1 {
+        // colᵀ straight into the product's panels when a channel's taps fit them (see groupColumnsTransposed).
+        let inPanels = s.kernelW == 4 && s.dilationW == 1 && nr % (s.kernelH * 4) == 0
+        let columns = inPanels ? PackedPanels.capacity(rows: g * s.pixels, columns: s.patch, width: nr) : s.patch * g * s.pixels
+        forEachGroup(s, size: g, threads: threads, scratch: columns + s.outChannels * g * s.pixels, claimed: false) { worker, first, count, col, inner in
+            let grouped = col + columns
             gather(dy, first: first, count: count, channels: s.outChannels, pixels: s.pixels, into: grouped)
             let a = MatrixView(base: grouped, rows: s.outChannels, columns: count * s.pixels, transposed: false)
-            if s.kernelW == 4 && s.dilationW == 1 && GEMMKernel.best.nr % (s.kernelH * 4) == 0 {
-                let panels = PackedPanels(base: col, rows: count * s.pixels, columns: s.patch, width: GEMMKernel.best.nr)
-                groupColumnsTransposed(x, first: first, count: count, into: panels, s, threads: threads)
-                sgemm(m: s.outChannels, n: s.patch, k: count * s.pixels, a: .view(a), b: .packed(panels), c: dw, ldc: s.patch,
-                      accumulate: true, threads: threads, kernel: .best)
+            if inPanels {
+                let panels = PackedPanels(base: col, rows: count * s.pixels, columns: s.patch, width: nr)
+                groupColumnsTransposed(x, first: first, count: count, into: panels, s, threads: inner)
+                sgemm(m: s.outChannels, n: s.patch, k: count * s.pixels, a: .view(a), b: .packed(panels), c: sums(worker),
+                      ldc: s.patch, accumulate: true, threads: inner, kernel: .best)
             } else {
-                groupColumns(x, first: first, count: count, col, s, threads: threads)
+                groupColumns(x, first: first, count: count, col, s, threads: inner)
                 sgemm(m: s.outChannels, n: s.patch, k: count * s.pixels, a: a,
                       b: MatrixView(base: col, rows: count * s.pixels, columns: s.patch, transposed: true),
-                      c: dw, ldc: s.patch, accumulate: true, threads: threads)
+                      c: sums(worker), ldc: s.patch, accumulate: true, threads: inner)
             }
         }
-        return
+    } else {
+        forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels, claimed: false) { worker, n, col, gemmThreads in
+            let input = x + n * s.inputSize
+            if !s.isPointwise { im2col(input, col, s) }
+            let columns = s.isPointwise ? input : UnsafePointer(col)
+            sgemm(m: s.outChannels, n: s.patch, k: s.pixels,
+                  a: MatrixView(base: dy + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
+                  b: MatrixView(base: columns, rows: s.pixels, columns: s.patch, transposed: true),
+                  c: sums(worker), ldc: s.patch, accumulate: true, threads: gemmThreads)
+        }
     }
-    let workers = max(1, min(threads, s.batch))
-    let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * weightSize)
-    defer { partial.deallocate() }
-    partial.update(repeating: 0, count: workers * weightSize)
-    forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels, claimed: false) { worker, n, col, gemmThreads in
-        let input = x + n * s.inputSize
-        if !s.isPointwise { im2col(input, col, s) }
-        let columns = s.isPointwise ? input : UnsafePointer(col)
-        sgemm(m: s.outChannels, n: s.patch, k: s.pixels,
-              a: MatrixView(base: dy + n * s.outputSize, rows: s.outChannels, columns: s.pixels, transposed: false),
-              b: MatrixView(base: columns, rows: s.pixels, columns: s.patch, transposed: true),
-              c: partial + worker * weightSize, ldc: s.patch, accumulate: true, threads: gemmThreads)
-    }
-    dw.update(from: partial, count: weightSize)
-    for worker in 1..<max(workers, 1) {
-        let source = partial + worker * weightSize
+    for worker in 1..<workers {
+        let source = others + (worker - 1) * weightSize
         for i in 0..<weightSize { dw[i] += source[i] }
     }
 }

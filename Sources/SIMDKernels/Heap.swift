@@ -28,10 +28,11 @@ public let heapSetUp: Void = {
 
 /// Scratch for `count` floats, released with `releaseScratch(_:count:)`. From 4 MB on, a buffer
 /// comes from its own mapping, 2 MB-aligned and offered to the kernel for huge pages (where it
-/// allows them, as Debian's default "madvise" does), and is kept for reuse: a grouped
-/// convolution writes its 8 MB column matrix in 64-byte pieces spread over thousands of 4 KB
-/// pages, and the TLB misses made that 25% slower (1.15 against 0.93 ms for conv3's). The
-/// heap could not give huge pages: its memory is reused, already faulted in as 4 KB pages.
+/// allows them, as Debian's default "madvise" does), and is kept for reuse: a grouped weight
+/// gradient writes its 8 MB transposed column matrix in 64-byte pieces spread over thousands of
+/// 4 KB pages, and the TLB misses made such writing 25% slower (conv3's forward columns, when
+/// they too were one 8 MB matrix: 1.15 against 0.93 ms). The heap could not give huge pages:
+/// its memory is reused, already faulted in as 4 KB pages.
 func allocateScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
     let bytes = max(count, 1) * MemoryLayout<Float>.stride
     guard bytes >= HugeScratch.minimum else { return .allocate(capacity: max(count, 1)) }

@@ -76,11 +76,17 @@ final class SIMDBackendTests: XCTestCase {
         try compare("4×4 maps") { try conv2d(maps, kernel, stride: 2, padding: 1) }
         let mapsT = try Tensor.randn([5, 16, 4, 4], generator: &rng)
         try compare("4×4 maps, transposed") { try convTranspose2d(mapsT, kernel, stride: 2, padding: 1) }
-        // Their columns go straight into the product's packed panels. Here enough of them that
-        // the product is threaded, split by columns, with an odd number of images, so the last
-        // panel is half empty.
+        // Their columns go straight into the product's packed panels. 15 images make groups of
+        // 8 and 7 on 1 and 2 threads, 5 on 3 threads, 4 and 3 on 4 threads: an odd number of
+        // images, so the last panel of a group is half empty. The weight gradient takes all 15
+        // in one product, threaded inside.
         let manyMaps = try Tensor.randn([15, 16, 8, 8], generator: &rng), wide = try Tensor.randn([48, 16, 4, 4], generator: &rng)
-        try compare("4×4 maps in a threaded product") { try conv2d(manyMaps, wide, stride: 2, padding: 1) }
+        try compare("4×4 maps in groups") { try conv2d(manyMaps, wide, stride: 2, padding: 1) }
+        // Fewer groups than threads: 9 images on 4 threads are 3 groups of 3, each product
+        // threaded inside (128 channels make it large enough) and, with 12 output channels (one
+        // sliver of A), split by columns, at the second of two panels.
+        let nineMaps = try Tensor.randn([9, 128, 8, 8], generator: &rng), twelve = try Tensor.randn([12, 128, 4, 4], generator: &rng)
+        try compare("4×4 maps, products threaded inside") { try conv2d(nineMaps, twelve, stride: 2, padding: 1) }
         let manyDy = try Tensor.randn([15, 48, 4, 4], generator: &rng), down = ConvGeometry(stride: 2, padding: 1)
         try compare("their input gradient") { try Tensor.conv2dInputGradPrimitive(manyDy, wide, inputShape: manyMaps.shape, down) }
         try compare("their weight gradient") { try Tensor.conv2dWeightGradPrimitive(manyMaps, manyDy, weightShape: wide.shape, down) }
