@@ -67,8 +67,8 @@ func withPaddedImages(_ s: ConvolutionShape, count: Int, _ body: (PaddedImages) 
     // belongs to another channel, so another thread may be adding into it.
     let planes = PaddedPlanes(rows: s.height + 2 * s.padH, rowStride: paddedWidth, spare: 1)
     let size = count * s.inChannels * planes.planeSize
-    let padded = allocateScratch(size)
-    defer { releaseScratch(padded, count: size) }
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: max(size, 1))
+    defer { padded.deallocate() }
     body(PaddedImages(base: padded, count: count, planes: planes, rowStride: s.strideH * paddedWidth))
 }
 
@@ -266,8 +266,8 @@ func forEachGroup(_ s: ConvolutionShape, size: Int, threads: Int, scratch: Int, 
     _ = heapSetUp
     let groups = (s.batch + size - 1) / size, workers = groupWorkers(s, size: size, threads: threads)
     let innerThreads = groups < threads ? threads : 1
-    let buffers = (0..<workers).map { _ in allocateScratch(scratch) }
-    defer { buffers.forEach { releaseScratch($0, count: scratch) } }
+    let buffers = (0..<workers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1)) }
+    defer { buffers.forEach { $0.deallocate() } }
     let next = Atomic<Int>(0)
     func run(_ worker: Int, _ group: Int) {
         body(worker, group * size, min(size, s.batch - group * size), buffers[worker], innerThreads)
@@ -296,24 +296,16 @@ func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bo
 // k = 16). Such images are processed in groups that share one column matrix [patch, g·pixels],
 // so that each product is wide enough for the micro-kernel.
 
-/// Images per group in the forward pass and the input gradient: about 128 columns (4 of the
-/// AVX-512 kernel's panels) for maps of 4×4 and smaller, at most a batch's share per thread and
-/// 4 MB of columns; larger maps go one image at a time. A worker's group, its columns and its
-/// output stay in the worker's L2. One product over the whole batch, threaded inside, sent
-/// conv3's 8 MB column matrix through memory: in a harness alternating both, 3–9% slower
-/// forward and 0–4% slower input gradient (2 threads and 1).
+/// Images per group: about 128 columns (4 of the AVX-512 kernel's panels) for maps of 4×4
+/// and smaller, at most a batch's share per thread and 4 MB of columns; larger maps go one image
+/// at a time. A worker's group, its columns and its output stay in the worker's L2. One product
+/// over the whole batch, threaded inside, sent conv3's 8 MB column matrix through memory: in a
+/// harness alternating both in one process, forward 3–9%, input gradient 0–4% and weight
+/// gradient 2–10% slower (2 threads and 1).
 func groupSize(_ s: ConvolutionShape, threads: Int) -> Int {
     guard s.pixels <= 16 else { return 1 }
     let share = (s.batch + threads - 1) / max(threads, 1)
     return max(1, min(share, 128 / max(s.pixels, 1), (1 << 20) / max(s.patch * s.pixels, 1)))
-}
-
-/// Images per group in the weight gradient: up to 1024 columns and 4M floats of them, one
-/// product threaded inside. Groups per worker would each sum into a dw of their own, whose
-/// extra passes made conv3's weight gradient 5–8% slower on 2 threads.
-func weightGradientGroupSize(_ s: ConvolutionShape) -> Int {
-    guard s.pixels <= 16 else { return 1 }
-    return max(1, min(s.batch, 1024 / max(s.pixels, 1), (4 << 20) / max(s.patch * s.pixels, 1)))
 }
 
 /// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
@@ -491,7 +483,7 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
 public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                                   _ s: ConvolutionShape, threads: Int) {
     if s.isDirect { directWeightGrad(x, dy, dw, s, threads: threads); return }
-    let weightSize = s.outChannels * s.patch, g = weightGradientGroupSize(s), nr = GEMMKernel.best.nr
+    let weightSize = s.outChannels * s.patch, g = groupSize(s, threads: threads), nr = GEMMKernel.best.nr
     // Worker 0 sums into dw itself, the others into buffers of their own, added at the end.
     let workers = groupWorkers(s, size: g, threads: threads)
     let others = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (workers - 1) * weightSize))

@@ -78,8 +78,7 @@ final class SIMDBackendTests: XCTestCase {
         try compare("4×4 maps, transposed") { try convTranspose2d(mapsT, kernel, stride: 2, padding: 1) }
         // Their columns go straight into the product's packed panels. 15 images make groups of
         // 8 and 7 on 1 and 2 threads, 5 on 3 threads, 4 and 3 on 4 threads: an odd number of
-        // images, so the last panel of a group is half empty. The weight gradient takes all 15
-        // in one product, threaded inside.
+        // images, so the last panel of a group is half empty.
         let manyMaps = try Tensor.randn([15, 16, 8, 8], generator: &rng), wide = try Tensor.randn([48, 16, 4, 4], generator: &rng)
         try compare("4×4 maps in groups") { try conv2d(manyMaps, wide, stride: 2, padding: 1) }
         // Fewer groups than threads: 9 images on 4 threads are 3 groups of 3, each product

@@ -84,30 +84,3 @@ final class WorkerPoolTests: XCTestCase {
         }
     }
 }
-
-/// Large scratch: its own 2 MB-aligned mappings, kept for reuse (Heap.swift).
-final class ScratchTests: XCTestCase {
-    func testLargeScratchIsAlignedWritableAndReused() {
-        let count = 5 << 18   // 5 MB of floats
-        let first = allocateScratch(count)
-        XCTAssertEqual(Int(bitPattern: first) % (2 << 20), 0)
-        first.update(repeating: 1, count: count)
-        XCTAssertEqual(first[count - 1], 1)
-        releaseScratch(first, count: count)
-        let again = allocateScratch(count)
-        XCTAssertEqual(again, first, "a released mapping is reused")
-        // Many at once, more than are kept afterwards; each its own memory.
-        let many = (0..<12).map { i -> UnsafeMutablePointer<Float> in
-            let p = allocateScratch(count + i)
-            p.update(repeating: Float(i), count: count + i)
-            return p
-        }
-        for (i, p) in many.enumerated() { XCTAssertEqual(p[count + i - 1], Float(i)); XCTAssertEqual(p[0], Float(i)) }
-        for (i, p) in many.enumerated() { releaseScratch(p, count: count + i) }
-        releaseScratch(again, count: count)
-        // Small scratch comes from the heap as before.
-        let small = allocateScratch(100)
-        small.update(repeating: 2, count: 100)
-        releaseScratch(small, count: 100)
-    }
-}
