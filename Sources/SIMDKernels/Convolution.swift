@@ -293,21 +293,24 @@ func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bo
 }
 
 // Small feature maps make small per-image products (the weight gradient of a 4×4 output has
-// k = 16). Such images are processed in groups that share one column matrix [patch, g·pixels],
-// so that each product is wide enough for the micro-kernel.
+// k = 16, of an 8×8 output k = 64). Such images are processed in groups that share one column
+// matrix [patch, g·pixels], so that each product is wide (or deep) enough for the micro-kernel:
+// the forward pass and the input gradient of maps up to 4×4, and every weight gradient, whose
+// per-image product adds a k of only `pixels` into dw each time (conv2's weight gradient in
+// groups of 4: 16–18% faster than image by image, convT3's in pairs 5%).
 
-/// Images per group: about 128 columns (4 of the AVX-512 kernel's panels) for maps of 4×4
-/// and smaller, at most a batch's share per thread and 4 MB of columns; larger maps go one image
-/// at a time. A worker's group, its columns and its output stay in the worker's L2. One product
-/// over the whole batch, threaded inside, sent conv3's 8 MB column matrix through memory: in a
-/// harness alternating both in one process, forward 3–9%, input gradient 0–4% and weight
-/// gradient 2–10% slower (2 threads and 1).
+/// Images per group: as many as keep a group's column matrix near 1 MB (256K floats), which
+/// stays in the worker's L2 beside the product's other operands, and at most a batch's share
+/// per thread; the groups are then evened out, so that every worker gets as many images (a
+/// weight gradient deals groups to workers in a fixed order). conv3 takes groups of 8 images
+/// (128 columns): one product over the whole batch, threaded inside, sent its 8 MB column
+/// matrix through memory, and was 6–10% slower in a harness alternating both (2 threads and 1).
 func groupSize(_ s: ConvolutionShape, threads: Int) -> Int {
-    guard s.pixels <= 16 else { return 1 }
     let share = (s.batch + threads - 1) / max(threads, 1)
-    return max(1, min(share, 128 / max(s.pixels, 1), (1 << 20) / max(s.patch * s.pixels, 1)))
+    let most = max(1, min(share, (256 << 10) / max(s.patch * s.pixels, 1)))
+    let groupsPerWorker = (share + most - 1) / most
+    return (share + groupsPerWorker - 1) / groupsPerWorker
 }
-
 /// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
 /// padded in parallel, then each thread fills the rows of its channels.
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
@@ -416,7 +419,8 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
     if s.isDirect { directForward(x, w, y, s, bias: bias, threads: threads); return }
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch, threads: threads)
-    let g = groupSize(s, threads: threads)
+    // Maps larger than 4×4 go one image at a time (groups measured no faster here).
+    let g = s.pixels <= 16 ? groupSize(s, threads: threads) : 1
     if g > 1 {
         let width = weight.kernel.nr
         // Each image's pixels fit in one of the product's panels: the columns go straight there.
@@ -456,7 +460,7 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
     if s.isDirect { directInputGrad(dy, w, dx, s, bias: bias, threads: threads); return }
     let weightT = PackedMatrix(MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
                                rows: s.patch, columns: s.outChannels, threads: threads)
-    let g = groupSize(s, threads: threads)
+    let g = s.pixels <= 16 ? groupSize(s, threads: threads) : 1
     if g > 1 {
         let columns = s.patch * g * s.pixels
         forEachGroup(s, size: g, threads: threads, scratch: columns + s.outChannels * g * s.pixels) { _, first, count, col, inner in

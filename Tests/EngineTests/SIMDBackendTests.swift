@@ -76,9 +76,9 @@ final class SIMDBackendTests: XCTestCase {
         try compare("4×4 maps") { try conv2d(maps, kernel, stride: 2, padding: 1) }
         let mapsT = try Tensor.randn([5, 16, 4, 4], generator: &rng)
         try compare("4×4 maps, transposed") { try convTranspose2d(mapsT, kernel, stride: 2, padding: 1) }
-        // Their columns go straight into the product's packed panels. 15 images make groups of
-        // 8 and 7 on 1 and 2 threads, 5 on 3 threads, 4 and 3 on 4 threads: an odd number of
-        // images, so the last panel of a group is half empty.
+        // Their columns go straight into the product's packed panels. 15 images make one group
+        // on 1 thread, groups of 8 and 7 on 2 threads, 5 on 3 threads, 4 and 3 on 4 threads: an
+        // odd number of images, so the last panel of a group is half empty.
         let manyMaps = try Tensor.randn([15, 16, 8, 8], generator: &rng), wide = try Tensor.randn([48, 16, 4, 4], generator: &rng)
         try compare("4×4 maps in groups") { try conv2d(manyMaps, wide, stride: 2, padding: 1) }
         // Fewer groups than threads: 9 images on 4 threads are 3 groups of 3, each product
