@@ -70,6 +70,12 @@ final class SIMDBackendTests: XCTestCase {
         try compare("critic layer") { try conv2d(images, kernel, stride: 2, padding: 1) }
         let small = try Tensor.randn([3, 16, 8, 8], generator: &rng)
         try compare("generator layer") { try convTranspose2d(small, kernel, stride: 2, padding: 1) }
+        // An image's columns fill whole panels of the product: 8×8 outputs 4 rows to a panel
+        // (above), 16×16 outputs 2 rows, 8×8 at stride 1.
+        let large = try Tensor.randn([2, 3, 32, 32], generator: &rng), first = try Tensor.randn([6, 3, 4, 4], generator: &rng)
+        try compare("16×16 outputs") { try conv2d(large, first, stride: 2, padding: 1) }
+        let eight = try Tensor.randn([2, 5, 8, 8], generator: &rng), same3 = try Tensor.randn([6, 5, 3, 3], generator: &rng)
+        try compare("8×8 outputs at stride 1") { try conv2d(eight, same3, padding: 1) }
         // Maps of 4×4 outputs and smaller go through the GEMM in groups of images, their
         // columns filled channel by channel: stride 2 and stride 1.
         let maps = try Tensor.randn([5, 8, 8, 8], generator: &rng)
