@@ -326,9 +326,10 @@ func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bo
 func groupSize(_ s: ConvolutionShape, threads: Int) -> Int {
     let share = (s.batch + threads - 1) / max(threads, 1)
     let most = max(1, min(share, (256 << 10) / max(s.patch * s.pixels, 1)))
-    let groupsPerWorker = (share + most - 1) / most
-    return (share + groupsPerWorker - 1) / groupsPerWorker
+    let groupsPerWorker = max(1, (share + most - 1) / most)
+    return max(1, (share + groupsPerWorker - 1) / groupsPerWorker)
 }
+
 /// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
 /// padded in parallel, then each thread fills the rows of its channels.
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
@@ -438,10 +439,9 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch, threads: threads)
     // Maps larger than 4×4 go one image at a time (groups measured no faster here).
-    let g = s.pixels <= 16 ? groupSize(s, threads: threads) : 1
+    let g = s.pixels <= 16 ? groupSize(s, threads: threads) : 1, width = weight.kernel.nr
     if g > 1 {
-        let width = weight.kernel.nr
-        // The columns go straight into the product's panels.
+        // The columns go straight into the product's panels where they fit them.
         let inPanels = ColumnLayout.holds(s, width: width)
         let columns = inPanels ? PackedPanels.capacity(rows: s.patch, columns: g * s.pixels, width: width) : s.patch * g * s.pixels
         forEachGroup(s, size: g, threads: threads, scratch: columns + s.outChannels * g * s.pixels) { _, first, count, col, inner in
@@ -464,7 +464,7 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
     // An image's columns fill whole panels (8×8 maps and larger): written there, they spare
     // the product packing them (9–17% of an image's product alone; the forward pass of conv1
     // and convT3's input gradient 2–8% faster on 2 threads, conv2's 0–5%).
-    let width = weight.kernel.nr, inPanels = !s.isPointwise && s.pixels % width == 0 && ColumnLayout.holds(s, width: width)
+    let inPanels = !s.isPointwise && s.pixels % width == 0 && ColumnLayout.holds(s, width: width)
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let input = x + n * s.inputSize, output = y + n * s.outputSize
         if inPanels {

@@ -126,6 +126,18 @@ final class SIMDBackendTests: XCTestCase {
             try compare("stride 2, width \(width), input gradient") { try Tensor.conv2dInputGradPrimitive(dy, taps, inputShape: wide.shape, geometry) }
             try compare("stride 2, width \(width), weight gradient") { try Tensor.conv2dWeightGradPrimitive(wide, dy, weightShape: taps.shape, geometry) }
         }
+        // An empty batch: no group to deal out, and a weight gradient of zeros (4×4 and 8×8 maps).
+        for size in [8, 16] {
+            let none = try Tensor.zeros([0, 8, size, size]), dyNone = try Tensor.zeros([0, 16, size / 2, size / 2])
+            let halve = ConvGeometry(stride: 2, padding: 1)
+            try compare("empty batch, \(size)×\(size)") { try Tensor.conv2dPrimitive(none, kernel, halve) }
+            try compare("empty batch, \(size)×\(size), input gradient") {
+                try Tensor.conv2dInputGradPrimitive(dyNone, kernel, inputShape: none.shape, halve)
+            }
+            try compare("empty batch, \(size)×\(size), weight gradient") {
+                try Tensor.conv2dWeightGradPrimitive(none, dyNone, weightShape: kernel.shape, halve)
+            }
+        }
         // At most 4 output channels and stride 1 take the direct kernels: rows of 37 pixels are
         // tiles of 16, 16 and 5; one input-gradient block of 4 channels and one of 1.
         for (outC, dilation, padding) in [(3, 1, 1), (4, 2, 1), (1, 1, 0)] {
