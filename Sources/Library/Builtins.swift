@@ -111,18 +111,22 @@ private let coreBuiltins: [Builtin] = [
             "The matrix product (batched, NumPy's rules); the same as a @ b.", example: "matmul(eye(2), tensor([[1, 2], [3, 4]]))") { args, _ in
         try args.allow([]); return .tensor(try Engine.matmul(args.tensor(0), args.tensor(1)))
     },
-    Builtin("conv2d", "conv2d(_ x: Tensor, _ w: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor", .math,
-            "2-D convolution: x [N, C, H, W], w [outC, C, kH, kW].", example: "conv2d(ones(1, 1, 4, 4), ones(1, 1, 3, 3), padding: 1)") { args, _ in
-        try args.allow(["stride", "padding", "dilation"])
-        return .tensor(try Engine.conv2d(args.tensor(0), args.tensor(1), stride: args.optionalInt("stride") ?? 1,
-                                         padding: args.optionalInt("padding") ?? 0, dilation: args.optionalInt("dilation") ?? 1))
+    Builtin("conv2d", "conv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Tensor", .math,
+            "2-D convolution: x [N, C, H, W], w [outC, C, kH, kW], bias [outC].",
+            example: "conv2d(ones(1, 1, 4, 4), ones(1, 1, 3, 3), bias: tensor([0.5]), padding: 1)") { args, _ in
+        try args.allow(["bias", "stride", "padding", "dilation"])
+        return .tensor(try Engine.conv2d(args.tensor(0), args.tensor(1), bias: args.value("bias").map { try toTensor($0, what: "'bias:'") },
+                                         stride: args.optionalInt("stride") ?? 1, padding: args.optionalInt("padding") ?? 0,
+                                         dilation: args.optionalInt("dilation") ?? 1))
     },
-    Builtin("conv_transpose2d", "conv_transpose2d(_ x: Tensor, _ w: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor", .math,
-            "Transposed convolution (the generator's upsampling): w [C, outC, kH, kW].",
+    Builtin("conv_transpose2d",
+            "conv_transpose2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, output_padding: Int = 0) -> Tensor",
+            .math, "Transposed convolution (the generator's upsampling): w [C, outC, kH, kW], bias [outC].",
             example: "conv_transpose2d(ones(1, 2, 4, 4), ones(2, 3, 4, 4), stride: 2, padding: 1).shape") { args, _ in
-        try args.allow(["stride", "padding", "output_padding"])
-        return .tensor(try convTranspose2d(args.tensor(0), args.tensor(1), stride: args.optionalInt("stride") ?? 1,
-                                           padding: args.optionalInt("padding") ?? 0, outputPadding: args.optionalInt("output_padding") ?? 0))
+        try args.allow(["bias", "stride", "padding", "output_padding"])
+        return .tensor(try convTranspose2d(args.tensor(0), args.tensor(1), bias: args.value("bias").map { try toTensor($0, what: "'bias:'") },
+                                           stride: args.optionalInt("stride") ?? 1, padding: args.optionalInt("padding") ?? 0,
+                                           outputPadding: args.optionalInt("output_padding") ?? 0))
     },
 
     // MARK: Gradients

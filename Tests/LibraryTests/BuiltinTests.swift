@@ -63,6 +63,15 @@ final class BuiltinTests: XCTestCase {
         XCTAssertThrowsError(try session.run("zeros(2, 3) + zeros(4)")) {
             XCTAssertEqual(($0 as! ScriptError).message, "add: shapes [2, 3] and [4] do not fit: cannot broadcast: axis -1 has sizes 3 and 4")
         }
+        // A convolution's bias, one value per output channel, in the REPL as in the engine.
+        output = []
+        try session.run("conv2d(ones(1, 1, 3, 3), ones(2, 1, 3, 3), bias: tensor([0.5, -1]))[0, 1, 0, 0]")
+        try session.run("conv_transpose2d(ones(1, 1, 1, 1), ones(1, 2, 1, 1), bias: tensor([1, 2]))[0, 1, 0, 0]")
+        XCTAssertEqual(output, ["8.0", "3.0"])
+        XCTAssertThrowsError(try session.run("conv2d(ones(1, 1, 3, 3), ones(2, 1, 3, 3), bias: tensor([1]))")) {
+            XCTAssertEqual(($0 as! ScriptError).message,
+                           "conv2d: shapes [1, 2, 1, 1] and [1] do not fit: the bias must have one element per output channel, [2]")
+        }
     }
 
     func testCompletionsDrawFromTheTables() throws {
