@@ -251,6 +251,22 @@ func sgemm(m: Int, n: Int, k: Int, a: LeftOperand, b: RightOperand, c: UnsafeMut
         gemmBlocked(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, kernel: kernel)
         return
     }
+    if byRows, case .view(let view) = b, (1 << 19)...(1 << 26) ~= k * n {
+        // Every band would pack all of B for itself: pack it once instead, each thread a share
+        // of its panels (2048³ on 2 threads: 0–6% faster, 1024³ 1%). From 2 MB of B, where
+        // packing starts to count, up to 256 MB, a copy that is always affordable.
+        let nr = kernel.nr, panels = (n + nr - 1) / nr
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: PackedPanels.capacity(rows: k, columns: n, width: nr))
+        defer { packed.deallocate() }
+        concurrentPerform(iterations: workers) { worker in
+            let first = panels * worker / workers, end = panels * (worker + 1) / workers
+            guard end > first else { return }
+            packB(view, rows: 0, k, columns: first * nr, min(n, end * nr) - first * nr, nr: nr, into: packed + first * nr * k)
+        }
+        sgemm(m: m, n: n, k: k, a: a, b: .packed(PackedPanels(base: packed, rows: k, columns: n, width: nr)), c: c, ldc: ldc,
+              accumulate: accumulate, threads: threads, kernel: kernel)
+        return
+    }
     let band = roundUp((length + workers - 1) / workers, unit)
     concurrentPerform(iterations: workers) { worker in
         let start = min(length, worker * band), count = min(length, start + band) - start

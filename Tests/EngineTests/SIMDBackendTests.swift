@@ -285,6 +285,35 @@ import SIMDKernels
 /// Every GEMM micro-kernel this CPU can run (AVX-512 and AVX2 on an AVX-512 machine), not
 /// only the one the backend picks.
 final class GEMMKernelTests: XCTestCase {
+    /// A large product split by rows packs B once, each thread a share of its panels, where
+    /// one thread packs it alone: the packing does not change any sum, so the results are the
+    /// same bits. 1010 columns leave the last panel part empty; B plain and transposed.
+    func testLargeProductsPackTheirRightOperandOnce() throws {
+        var rng = RandomGenerator(seed: 110)
+        let (m, k, n) = (400, 520, 1010)
+        for kernel in GEMMKernel.available {
+            for tb in [false, true] {
+                let a = try Tensor.randn([m, k], generator: &rng), b = try Tensor.randn(tb ? [n, k] : [k, n], generator: &rng)
+                func product(threads: Int) -> [Float] {
+                    var c = [Float](repeating: .nan, count: m * n)
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            sgemm(m: m, n: n, k: k, a: MatrixView(base: pa.baseAddress!, rows: m, columns: k, transposed: false),
+                                  b: MatrixView(base: pb.baseAddress!, rows: k, columns: n, transposed: tb),
+                                  c: &c, ldc: n, threads: threads, kernel: kernel)
+                        }
+                    }
+                    return c
+                }
+                let one = product(threads: 1)
+                XCTAssertFalse(one.contains { $0.isNaN }, "\(kernel) Bᵀ \(tb): a product left unwritten")
+                for threads in [2, 3] {
+                    XCTAssertTrue(product(threads: threads) == one, "\(kernel) Bᵀ \(tb), \(threads) threads: not the same bits as 1 thread")
+                }
+            }
+        }
+    }
+
     func testEveryAvailableKernelMatchesTheReference() throws {
         var rng = RandomGenerator(seed: 106)
         print("GEMM kernels on this CPU: \(GEMMKernel.available.map(\.name))")
