@@ -28,10 +28,7 @@ func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: 
 }
 
 func im2col(_ x: UnsafePointer<Float>, into col: ColumnLayout, _ s: ConvolutionShape) {
-    withPaddedImages(s, count: 1) { padded in
-        pad(x, into: padded, image: 0, s)
-        gatherRows(padded, channels: 0..<s.inChannels, into: col, s)
-    }
+    withPaddedGroup(x, first: 0, count: 1, s, threads: 1) { padded in gatherRows(padded, channels: 0..<s.inChannels, into: col, s) }
 }
 
 /// The adjoint of im2col: adds each column entry back onto the input pixel it came from, in a
@@ -76,6 +73,15 @@ func withPaddedImages(_ s: ConvolutionShape, count: Int, _ body: (PaddedImages) 
     body(PaddedImages(base: padded, count: count, planes: planes, rowStride: s.strideH * paddedWidth))
 }
 
+/// Images first..<first + count of x, zero-padded (in parallel), for `body`.
+func withPaddedGroup(_ x: UnsafePointer<Float>, first: Int, count: Int, _ s: ConvolutionShape, threads: Int,
+                     _ body: (PaddedImages) -> Void) {
+    withPaddedImages(s, count: count) { padded in
+        concurrentPerform(iterations: count, threads: threads) { i in pad(x + (first + i) * s.inputSize, into: padded, image: i, s) }
+        body(padded)
+    }
+}
+
 /// Where a column matrix's element (row, column) goes: row-major (one panel as wide as the
 /// matrix), or in the GEMM's packed panels, so that the product need not copy it again.
 struct ColumnLayout: @unchecked Sendable {
@@ -85,9 +91,8 @@ struct ColumnLayout: @unchecked Sendable {
     static func rowMajor(_ base: UnsafeMutablePointer<Float>, ld: Int) -> ColumnLayout {
         ColumnLayout(base: base, panelWidth: Int.max, rowStride: ld, panelStride: 0)
     }
-    init(_ panels: PackedPanels) { self.init(base: panels.base, panelWidth: panels.width, rowStride: panels.width, panelStride: panels.panelStride) }
-    init(base: UnsafeMutablePointer<Float>, panelWidth: Int, rowStride: Int, panelStride: Int) {
-        (self.base, self.panelWidth, self.rowStride, self.panelStride) = (base, panelWidth, rowStride, panelStride)
+    static func panels(_ panels: PackedPanels) -> ColumnLayout {
+        ColumnLayout(base: panels.base, panelWidth: panels.width, rowStride: panels.width, panelStride: panels.panelStride)
     }
 
     /// Where (0, column) is, relative to base; (row, column) is row·rowStride further on.
@@ -338,13 +343,12 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: Unsa
 
 /// The same straight into a product's packed panels.
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape, threads: Int) {
-    groupColumns(x, first: first, count: count, into: ColumnLayout(panels), s, threads: threads)
+    groupColumns(x, first: first, count: count, into: .panels(panels), s, threads: threads)
     panels.zeroPastLastColumn()
 }
 
 func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: ColumnLayout, _ s: ConvolutionShape, threads: Int) {
-    withPaddedImages(s, count: count) { padded in
-        concurrentPerform(iterations: count, threads: threads) { i in pad(x + (first + i) * s.inputSize, into: padded, image: i, s) }
+    withPaddedGroup(x, first: first, count: count, s, threads: threads) { padded in
         concurrentPerform(iterations: s.inChannels, threads: threads) { c in gatherRows(padded, channels: c..<c + 1, into: col, s) }
     }
 }
@@ -357,8 +361,7 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: C
 func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape,
                             threads: Int) {
     let taps = s.kernelH * s.kernelW, channelsPerPanel = panels.width / taps
-    withPaddedImages(s, count: count) { padded in
-        concurrentPerform(iterations: count, threads: threads) { i in pad(x + (first + i) * s.inputSize, into: padded, image: i, s) }
+    withPaddedGroup(x, first: first, count: count, s, threads: threads) { padded in
         concurrentPerform(iterations: (s.inChannels + channelsPerPanel - 1) / channelsPerPanel, threads: threads) { panel in
             let channels = panel * channelsPerPanel..<min(s.inChannels, (panel + 1) * channelsPerPanel)
             for c in channels {
@@ -469,7 +472,7 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
         let input = x + n * s.inputSize, output = y + n * s.outputSize
         if inPanels {
             let panels = PackedPanels(base: col, rows: s.patch, columns: s.pixels, width: width)
-            im2col(input, into: ColumnLayout(panels), s)
+            im2col(input, into: .panels(panels), s)
             sgemm(a: weight, b: panels, c: output, ldc: s.pixels, threads: gemmThreads)
         } else {
             if !s.isPointwise { im2col(input, col, s) }

@@ -173,7 +173,7 @@ func directWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ d
                       _ s: ConvolutionShape, threads: Int) {
     let g = directGeometry(s, inputs: s.inChannels, outH: s.outH, outW: s.outW)
     let dyRowStride = roundUp(s.outW, 16), dyPlanes = PaddedPlanes(rows: s.outH, rowStride: dyRowStride)
-    let workers = max(1, min(threads, s.batch))
+    let workers = groupWorkers(s, size: 1, threads: threads)   // forEachImage's
     // Per worker: its padded image, then its 4 padded planes of dy; its sums [patch][4] in `partial`.
     let scratch = s.inChannels * g.planes.planeSize + 4 * dyPlanes.planeSize
     let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * 4 * s.patch)

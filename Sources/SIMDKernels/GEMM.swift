@@ -86,7 +86,8 @@ public final class PackedMatrix: @unchecked Sendable {
         let slivers = (rows + kernel.mr - 1) / kernel.mr
         let parts = rows * columns >= parallelElementwiseMinimum ? min(threads, slivers) : 1
         concurrentPerform(iterations: parts) { part in
-            let first = slivers * part / parts * kernel.mr, end = min(rows, slivers * (part + 1) / parts * kernel.mr)
+            let share = evenShare(part, of: parts, slivers)
+            let first = share.lowerBound * kernel.mr, end = min(rows, share.upperBound * kernel.mr)
             guard end > first else { return }
             packA(a, rows: first, end - first, columns: 0, columns, mr: kernel.mr, into: base + first * columns)
         }
@@ -101,8 +102,9 @@ public final class PackedMatrix: @unchecked Sendable {
 
 /// op(B) packed beforehand as `packB` packs it, for all of k at once: panels of `width` (the
 /// kernel's nr) columns, each holding `width` floats for every p in 0..<rows. A convolution
-/// writes its column matrix this way directly, which saves the product a copy of it (conv3's
-/// 8 MB: 0.33–0.38 ms on 2 threads, beside a product of about 5.5 ms).
+/// writes its column matrix this way directly, which saves the product a copy of it (packing
+/// B was 9–17% of an image's product on its own); a large product split by rows packs its B
+/// this way once for all its threads.
 struct PackedPanels: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     let rows: Int, columns: Int, width: Int
@@ -259,9 +261,10 @@ func sgemm(m: Int, n: Int, k: Int, a: LeftOperand, b: RightOperand, c: UnsafeMut
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: PackedPanels.capacity(rows: k, columns: n, width: nr))
         defer { packed.deallocate() }
         concurrentPerform(iterations: workers) { worker in
-            let first = panels * worker / workers, end = panels * (worker + 1) / workers
-            guard end > first else { return }
-            packB(view, rows: 0, k, columns: first * nr, min(n, end * nr) - first * nr, nr: nr, into: packed + first * nr * k)
+            let share = evenShare(worker, of: workers, panels)
+            guard !share.isEmpty else { return }
+            let first = share.lowerBound * nr
+            packB(view, rows: 0, k, columns: first, min(n, share.upperBound * nr) - first, nr: nr, into: packed + first * k)
         }
         sgemm(m: m, n: n, k: k, a: a, b: .packed(PackedPanels(base: packed, rows: k, columns: n, width: nr)), c: c, ldc: ldc,
               accumulate: accumulate, threads: threads, kernel: kernel)

@@ -51,7 +51,8 @@ func forEachRow(_ d: [Int], _ s: [[Int]], parts: Int, _ row: (_ part: Int, _ off
         return
     }
     concurrentPerform(iterations: parts) { part in
-        walkRows(d, s, from: d[0] * part / parts, to: d[0] * (part + 1) / parts) { row(part, $0, $1, $2) }
+        let rows = evenShare(part, of: parts, d[0])
+        walkRows(d, s, from: rows.lowerBound, to: rows.upperBound) { row(part, $0, $1, $2) }
     }
 }
 
@@ -156,16 +157,7 @@ public func select(_ cond: UnsafePointer<Float>, _ cStrides: [Int], _ a: UnsafeP
 public func leakyReluGrad(slope: Float, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                           count: Int, threads: Int = 1) {
     forEachRow([count], [[1], [1], [1]], threads: threads) { o, n, _ in
-        let (rg, rx, ro) = (UnsafeRawPointer(g + o[0]), UnsafeRawPointer(x + o[1]), UnsafeMutableRawPointer(out + o[2]))
-        var i = 0
-        while i + 8 <= n {
-            let gv = rg.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            let xv = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            ro.storeBytes(of: (slope * gv).replacing(with: gv, where: xv .> 0), toByteOffset: 4 * i, as: SIMD8<Float>.self)
-            i += 8
-        }
-        let (pg, px, po) = (g + o[0], x + o[1], out + o[2])
-        while i < n { po[i] = px[i] > 0 ? pg[i] : slope * pg[i]; i += 1 }
+        zipRow(g + o[0], 1, x + o[1], 1, out + o[2], n) { gv, xv in (slope * gv).replacing(with: gv, where: xv .> 0) }
     }
 }
 

@@ -20,6 +20,10 @@ public func concurrentPerform(iterations: Int, threads: Int? = nil, _ body: (Int
     WorkerPool.shared.perform(iterations, helpers: threads - 1, body)
 }
 
+/// Part `part` of `count` items cut into `parts` nearly equal, consecutive parts.
+@inline(__always)
+func evenShare(_ part: Int, of parts: Int, _ count: Int) -> Range<Int> { count * part / parts..<count * (part + 1) / parts }
+
 /// Pool threads that stay after their first use. One region runs at a time; a region opened
 /// inside another (or on another thread meanwhile) goes to GCD instead.
 final class WorkerPool: @unchecked Sendable {
