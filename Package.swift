@@ -2,6 +2,38 @@
 // Normlab: the layers of ../shared/DESIGN.md, one target each, created as they get code.
 import PackageDescription
 
+/// Whether the SIMD kernels are compiled for this machine's CPU family. On x86-64 they need
+/// the flags: without them `SIMD8.addingProduct` becomes eight calls of libm's fmaf. Such a
+/// build needs AVX2 and FMA (x86-64-v3, Haswell and later), chooses its AVX-512 micro-kernel at
+/// run time, and stops at start on an older CPU. `NORMLAB_PORTABLE=1` (read here) drops every
+/// CPU flag: the kernels are then the generic Swift SIMD code, which any x86-64 CPU runs. Other
+/// architectures always build that way: arm64's baseline has vector FMA. `#if arch` tests the
+/// machine that compiles this manifest, so a cross build from x86-64 needs NORMLAB_PORTABLE=1.
+#if arch(x86_64)
+let cpuFlags = Context.environment["NORMLAB_PORTABLE"] != "1"
+#else
+let cpuFlags = false
+#endif
+
+/// Tells the Swift code of the kernels and of the engine (which checks the CPU at start) that
+/// the kernels were compiled for x86-64-v3.
+let cpuFlagsDefined = SwiftSetting.define("NORMLAB_X86_64_V3")
+
+/// With the CPU flags, the kernels are also compiled optimised in debug builds (-Ounchecked),
+/// so that the tests run at speed; the portable configuration has no unsafe flags at all.
+/// `-Xcc` gives the C headers the kernels import the same target.
+let kernelSettings: [SwiftSetting] = cpuFlags
+    ? [.unsafeFlags(["-Ounchecked", "-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "haswell"]), cpuFlagsDefined]
+    : []
+
+/// The AVX-512 micro-kernel alone, in a target compiled for AVX-512 so that its instructions
+/// appear nowhere else; it runs only where the CPU has AVX-512. With the prefetch hint it uses (header only: Swift has none).
+let avx512Targets: [Target] = cpuFlags ? [
+    .systemLibrary(name: "CPrefetch"),
+    .target(name: "SIMDKernelsAVX512", dependencies: ["CPrefetch"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"])]),
+] : []
+
 let package = Package(
     name: "Normlab",
     products: [
@@ -22,21 +54,11 @@ let package = Package(
         .target(name: "CCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         // The fast kernels on raw pointers (GEMM, convolution, elementwise), in their own target
-        // so they are always compiled optimised for AVX2 and FMA, even in debug builds: without
-        // the target flag, SIMD8.addingProduct becomes eight calls of libm's fmaf.
-        .target(
-            name: "SIMDKernels", dependencies: ["SIMDKernelsAVX512"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "haswell"])]),
-        // A prefetch hint (header only): Swift has none.
-        .systemLibrary(name: "CPrefetch"),
-        // The AVX-512 micro-kernel alone, so AVX-512 instructions appear nowhere else; it runs
-        // only where /proc/cpuinfo lists avx512f.
-        .target(
-            name: "SIMDKernelsAVX512", dependencies: ["CPrefetch"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"])]),
+        // so that only they get the CPU flags (`kernelSettings`).
+        .target(name: "SIMDKernels", dependencies: cpuFlags ? ["SIMDKernelsAVX512"] : [], swiftSettings: kernelSettings),
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
-        .target(name: "Engine", dependencies: ["SIMDKernels"]),
+        .target(name: "Engine", dependencies: ["SIMDKernels"], swiftSettings: cpuFlags ? [cpuFlagsDefined] : []),
         // Datasets (CelebA, image folders, synthetic faces, 2-D toys); later models and training.
         .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"]),
         // The lesson language: lexer, parser, evaluator, values (knows Engine only).
@@ -71,5 +93,5 @@ let package = Package(
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.
         .testTarget(name: "REPLTests", dependencies: ["normlab"]),
-    ]
+    ] + avx512Targets
 )

@@ -51,13 +51,13 @@ func directTiles(_ padded: UnsafePointer<Float>, _ g: DirectGeometry, weights: U
                     let low = raw.loadUnaligned(fromByteOffset: corner + 4 * offset, as: Lanes8.self)
                     let high = raw.loadUnaligned(fromByteOffset: corner + 4 * offset + 32, as: Lanes8.self)
                     var s = Lanes8(repeating: w[0])
-                    a0 = a0.addingProduct(s, low); a1 = a1.addingProduct(s, high)
+                    a0 = a0.multiplyAdd(s, low); a1 = a1.multiplyAdd(s, high)
                     s = Lanes8(repeating: w[1])
-                    b0 = b0.addingProduct(s, low); b1 = b1.addingProduct(s, high)
+                    b0 = b0.multiplyAdd(s, low); b1 = b1.multiplyAdd(s, high)
                     s = Lanes8(repeating: w[2])
-                    c0 = c0.addingProduct(s, low); c1 = c1.addingProduct(s, high)
+                    c0 = c0.multiplyAdd(s, low); c1 = c1.multiplyAdd(s, high)
                     s = Lanes8(repeating: w[3])
-                    d0 = d0.addingProduct(s, low); d1 = d1.addingProduct(s, high)
+                    d0 = d0.multiplyAdd(s, low); d1 = d1.multiplyAdd(s, high)
                     w += 4
                 }
                 let pixels = min(16, g.outW - ox)
@@ -95,10 +95,10 @@ func directWeightTiles(_ padded: UnsafePointer<Float>, _ g: DirectGeometry, dy: 
                 @inline(__always) func dyLanes(_ j: Int, _ half: Int) -> Lanes8 {
                     dyRaw.loadUnaligned(fromByteOffset: j * dyPlane + dyAt + 32 * half, as: Lanes8.self)
                 }
-                a0 = a0.addingProduct(low, dyLanes(0, 0)); a1 = a1.addingProduct(high, dyLanes(0, 1))
-                b0 = b0.addingProduct(low, dyLanes(1, 0)); b1 = b1.addingProduct(high, dyLanes(1, 1))
-                c0 = c0.addingProduct(low, dyLanes(2, 0)); c1 = c1.addingProduct(high, dyLanes(2, 1))
-                d0 = d0.addingProduct(low, dyLanes(3, 0)); d1 = d1.addingProduct(high, dyLanes(3, 1))
+                a0 = a0.multiplyAdd(low, dyLanes(0, 0)); a1 = a1.multiplyAdd(high, dyLanes(0, 1))
+                b0 = b0.multiplyAdd(low, dyLanes(1, 0)); b1 = b1.multiplyAdd(high, dyLanes(1, 1))
+                c0 = c0.multiplyAdd(low, dyLanes(2, 0)); c1 = c1.multiplyAdd(high, dyLanes(2, 1))
+                d0 = d0.multiplyAdd(low, dyLanes(3, 0)); d1 = d1.multiplyAdd(high, dyLanes(3, 1))
             }
         }
         grad[4 * t] += (a0 + a1).sum(); grad[4 * t + 1] += (b0 + b1).sum()

@@ -1,8 +1,12 @@
 import Dispatch
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
+#if NORMLAB_X86_64_V3
 import SIMDKernelsAVX512
+#endif
 
 // Single-precision matrix multiply, C = op(A)·op(B) (+ C when accumulating), in the
 // Goto/BLIS structure. The micro-kernel broadcasts mr elements of A and loads nr of B as
@@ -21,10 +25,11 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// One core's FMA peak with this kernel's vector width, GFLOP/s.
     public let measurePeak: @Sendable () -> Double
 
-    /// 6×16 with 8-wide AVX2 vectors: 12 accumulators + 2 loads of B + 1 broadcast of A
-    /// = 15 of the 16 ymm registers.
-    public static let avx2 = GEMMKernel(name: "AVX2 6×16", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512,
-                                        run: microKernel6x16, measurePeak: { peakGFLOPS(chains: fmaChains256) })
+    /// 6×16 with 8-wide vectors: 12 accumulators + 2 loads of B + 1 broadcast of A = 15 of
+    /// AVX2's 16 ymm registers (NEON's 32 registers of 4 floats hold it twice over).
+    public static let sixBySixteen = GEMMKernel(name: "\(vectorInstructions) 6×16", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512,
+                                                run: microKernel6x16, measurePeak: { peakGFLOPS(chains: fmaChains256) })
+    #if NORMLAB_X86_64_V3
     /// 12×32 with 16-wide AVX-512 vectors: 24 of the 32 zmm registers accumulate.
     public static let avx512 = GEMMKernel(name: "AVX-512 12×32", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 512,
                                           run: microKernel12x32, measurePeak: { peakGFLOPS(chains: fmaChains512) })
@@ -32,12 +37,16 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// The kernels this CPU can run, best first. `NORMLAB_GEMM=avx2` keeps only AVX2.
     public static let available: [GEMMKernel] = {
         let forced = getenv("NORMLAB_GEMM").map { String(cString: $0) }
-        return cpuSupportsAVX512 && forced != "avx2" ? [.avx512, .avx2] : [.avx2]
+        return cpuSupportsAVX512 && forced != "avx2" ? [.avx512, .sixBySixteen] : [.sixBySixteen]
     }()
+    #else
+    public static let available: [GEMMKernel] = [.sixBySixteen]
+    #endif
     public static var best: GEMMKernel { available[0] }
     public var description: String { name }
 }
 
+#if NORMLAB_X86_64_V3
 /// Whether the CPU and the kernel support AVX-512F (Linux lists only what the OS enabled).
 let cpuSupportsAVX512: Bool = {
     guard let file = fopen("/proc/cpuinfo", "r") else { return false }
@@ -52,6 +61,7 @@ let cpuSupportsAVX512: Bool = {
     }
     return false
 }()
+#endif
 
 /// A matrix in memory: element (i, j) of op(X) is at base[i·rowStride + j·columnStride].
 public struct MatrixView: @unchecked Sendable {
@@ -199,11 +209,11 @@ func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> 
     var i = 0
     @inline(__always) func load(_ r: UnsafeRawPointer, _ at: Int) -> Lanes8 { r.loadUnaligned(fromByteOffset: 4 * at, as: Lanes8.self) }
     while i + 32 <= count {
-        s0 = s0.addingProduct(load(rx, i), load(ry, i)); s1 = s1.addingProduct(load(rx, i + 8), load(ry, i + 8))
-        s2 = s2.addingProduct(load(rx, i + 16), load(ry, i + 16)); s3 = s3.addingProduct(load(rx, i + 24), load(ry, i + 24))
+        s0 = s0.multiplyAdd(load(rx, i), load(ry, i)); s1 = s1.multiplyAdd(load(rx, i + 8), load(ry, i + 8))
+        s2 = s2.multiplyAdd(load(rx, i + 16), load(ry, i + 16)); s3 = s3.multiplyAdd(load(rx, i + 24), load(ry, i + 24))
         i += 32
     }
-    while i + 8 <= count { s0 = s0.addingProduct(load(rx, i), load(ry, i)); i += 8 }
+    while i + 8 <= count { s0 = s0.multiplyAdd(load(rx, i), load(ry, i)); i += 8 }
     var total = ((s0 + s1) + (s2 + s3)).sum()
     while i < count { total += x[i] * y[i]; i += 1 }
     return total
@@ -216,7 +226,7 @@ func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<F
     let a = Lanes8(repeating: alpha)
     var i = 0
     while i + 8 <= count {
-        let sum = ry.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self).addingProduct(a, rx.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self))
+        let sum = ry.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self).multiplyAdd(a, rx.loadUnaligned(fromByteOffset: 4 * i, as: Lanes8.self))
         ry.storeBytes(of: sum, toByteOffset: 4 * i, as: Lanes8.self)
         i += 8
     }
@@ -414,8 +424,6 @@ func packTransposed(_ first: UnsafePointer<Float>, lineStride: Int, lines: Int, 
 // After three stages the 3 lane bits lead: row q holds lane q of every input row. (Tuples,
 // not arrays, so that everything stays in registers.)
 
-typealias Lanes8 = SIMD8<Float>
-
 @inline(__always)
 func unshuffle(_ r: inout (Lanes8, Lanes8, Lanes8, Lanes8, Lanes8, Lanes8, Lanes8, Lanes8)) {
     let p0 = SIMD16(lowHalf: r.0, highHalf: r.1), p1 = SIMD16(lowHalf: r.2, highHalf: r.3)
@@ -497,17 +505,17 @@ func microKernel6x16(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
         let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
         var av = SIMD8<Float>(repeating: pa[0])
-        c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+        c00 = c00.multiplyAdd(av, b0); c01 = c01.multiplyAdd(av, b1)
         av = SIMD8<Float>(repeating: pa[1])
-        c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+        c10 = c10.multiplyAdd(av, b0); c11 = c11.multiplyAdd(av, b1)
         av = SIMD8<Float>(repeating: pa[2])
-        c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+        c20 = c20.multiplyAdd(av, b0); c21 = c21.multiplyAdd(av, b1)
         av = SIMD8<Float>(repeating: pa[3])
-        c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+        c30 = c30.multiplyAdd(av, b0); c31 = c31.multiplyAdd(av, b1)
         av = SIMD8<Float>(repeating: pa[4])
-        c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
+        c40 = c40.multiplyAdd(av, b0); c41 = c41.multiplyAdd(av, b1)
         av = SIMD8<Float>(repeating: pa[5])
-        c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
+        c50 = c50.multiplyAdd(av, b0); c51 = c51.multiplyAdd(av, b1)
         pa += 6
     }
     @inline(__always) func store(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
