@@ -4,24 +4,21 @@ import Preview
 import Script
 
 /// A running session of the lesson language: an interpreter with the builtins and tensor
-/// members bound in, and where its text and pictures go.
+/// members bound in, and the front end that shows what its cells do.
 public final class Session {
     public let interpreter: Interpreter
-    public var colorMode: ColorMode
-    /// Receives printed text and terminal pictures.
-    public var textOutput: (String) -> Void
-    /// Receives pictures (for transcripts), with their pixel range.
-    public var imageOutput: ((Tensor, PixelRange) -> Void)?
+    /// Renders text, pictures and progress: the terminal, the Jupyter kernel, or a recorder
+    /// in front of either (the notebook's transcript).
+    public var frontEnd: FrontEnd
     /// True under `normlab run --check`: cells that train read it (`checking()`) to run a small preset.
     public var checking = false
 
     static let builtinsByName = Dictionary(uniqueKeysWithValues: builtins.map { ($0.name, $0) })
     static let membersByName = Dictionary(uniqueKeysWithValues: tensorMembers.map { ($0.name, $0) })
 
-    public init(colorMode: ColorMode = .ascii, interrupt: InterruptFlag = InterruptFlag(), output: @escaping (String) -> Void = { print($0) }) {
+    public init(frontEnd: FrontEnd, interrupt: InterruptFlag = InterruptFlag()) {
         self.interpreter = Interpreter(interrupt: interrupt)
-        self.colorMode = colorMode
-        self.textOutput = output
+        self.frontEnd = frontEnd
         interpreter.output = { [unowned self] in self.emit(text: $0) }
         for builtin in builtins {
             interpreter.builtins[builtin.name] = .builtin(BuiltinFunction(name: builtin.name) { [unowned self] args in
@@ -31,12 +28,26 @@ public final class Session {
         interpreter.members = { value, name, location in try Session.member(of: value, name, at: location) }
     }
 
-    public func emit(text: String) { textOutput(text) }
-    func emit(image: Tensor, range: PixelRange) { imageOutput?(image, range) }
+    /// A session on a terminal whose text goes to `output`.
+    public convenience init(colorMode: ColorMode = .ascii, interrupt: InterruptFlag = InterruptFlag(), output: @escaping (String) -> Void = { print($0) }) {
+        self.init(frontEnd: TerminalFrontEnd(colorMode: colorMode, write: output), interrupt: interrupt)
+    }
+
+    public var colorMode: ColorMode { frontEnd.colorMode }
+
+    public func emit(text: String) { frontEnd.text(text) }
+    public func show(_ picture: Picture, display: DisplayID? = nil) { frontEnd.show(picture, display: display) }
+    /// Pictures whose builtin prints the terminal version itself, as text.
+    func emit(image: Tensor, range: PixelRange) { frontEnd.show(Picture(pixels: image, range: range, drawing: nil), display: nil) }
+
+    /// Progress of a long builtin, shown at once; call `finish()` when it ends, also on errors.
+    public func progress(_ label: String, total: Int) -> ProgressReporter {
+        ProgressReporter(frontEnd: frontEnd, label: label, total: total)
+    }
 
     /// Runs source; each bare expression's value is shown (and bound to `_`).
     public func run(_ source: String) throws {
-        try interpreter.run(source) { [unowned self] value in self.emit(text: value.display) }
+        try interpreter.run(source) { [unowned self] value in self.frontEnd.result(value.display) }
     }
 
     /// Properties and methods: tensor members from the table, fields of records, counts.

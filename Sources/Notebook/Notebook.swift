@@ -100,14 +100,11 @@ public final class Notebook {
     /// Runs code typed by the user; it joins the transcript like a cell.
     @discardableResult
     public func execute(_ code: String, prose: String? = nil, file: String = "<input>", source: String? = nil, lineOffset: Int = 0) -> Outcome {
-        var outputs: [Output] = []
-        let previousText = session.textOutput, previousImage = session.imageOutput
-        session.textOutput = { [unowned self] text in outputs.append(.text(text)); self.write(text) }
-        session.imageOutput = { image, range in outputs.append(.image(image, range)) }
+        let recorder = Recorder(forwardingTo: session.frontEnd)
+        session.frontEnd = recorder
         defer {
-            session.textOutput = previousText
-            session.imageOutput = previousImage
-            transcript.append(Entry(prose: prose, code: code, outputs: outputs))
+            session.frontEnd = recorder.next
+            transcript.append(Entry(prose: prose, code: code, outputs: recorder.outputs))
         }
         do {
             try session.run(code)
@@ -115,12 +112,12 @@ public final class Notebook {
         } catch var error as ScriptError {
             if let location = error.location { error.location = Location(line: location.line + lineOffset, column: location.column) }
             let rendered = error.rendered(source: source ?? code, file: file, color: color)
-            outputs.append(.text(error.rendered(source: source ?? code, file: file, color: false)))
+            recorder.record(error.rendered(source: source ?? code, file: file, color: false))
             write(rendered)
             return error.kind == .interrupted ? .interrupted : .failed(error.kind == .check ? "check failed: \(error.message)" : error.message)
         } catch {
             write("error: \(error)")
-            outputs.append(.text("error: \(error)"))
+            recorder.record("error: \(error)")
             return .failed("\(error)")
         }
     }

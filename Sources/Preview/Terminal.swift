@@ -65,6 +65,14 @@ public func terminalColumns() -> Int {
     return 80
 }
 
+/// The terminal's height in rows (LINES, then the window size), 24 when unknown.
+public func terminalRows() -> Int {
+    if let rows = ProcessInfo.processInfo.environment["LINES"].flatMap(Int.init), rows > 0 { return rows }
+    var size = winsize()
+    if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 { return Int(size.ws_row) }
+    return 24
+}
+
 /// An image as rows of pixel colours, resampled to `width` × `height`: area averaging when
 /// shrinking (every source pixel counts), nearest pixel when enlarging (crisp pixels).
 func resample(_ image: Tensor, width: Int, height: Int, range: PixelRange) throws -> [[RGB]] {
@@ -118,8 +126,9 @@ public func renderImage(_ image: Tensor, columns: Int, mode: ColorMode, range: P
 }
 
 /// Shows an image `[C, H, W]` (or `[H, W]`), or a batch `[N, C, H, W]` as a grid with each
-/// image's index under it, fitted to the terminal width.
-public func show(_ x: Tensor, columns: Int? = nil, mode: ColorMode = .detect(), range: PixelRange = .unit) throws -> String {
+/// image's index under it, fitted to the terminal width; with `rows`, a batch is laid out to
+/// give each image the most columns with which the whole grid fits in that many rows.
+public func show(_ x: Tensor, columns: Int? = nil, rows: Int? = nil, mode: ColorMode = .detect(), range: PixelRange = .unit) throws -> String {
     let available = max(8, (columns ?? terminalColumns()) - 1)
     guard x.rank == 4 else {
         let (_, h, w) = try imageShape(x)
@@ -131,8 +140,22 @@ public func show(_ x: Tensor, columns: Int? = nil, mode: ColorMode = .detect(), 
     let count = x.shape[0]
     guard count > 0 else { return "(an empty batch of shape \(x.shape))" }
     let (_, h, w) = try imageShape(x[0])
-    let perRow = max(1, min(count, available / max(w / 2 + 2, 10)))
-    let cell = max(4, min(w, available / perRow - 2))
+    var perRow = max(1, min(count, available / max(w / 2 + 2, 10)))
+    var cell = max(4, min(w, available / perRow - 2))
+    if let rows {
+        // Lines of a grid with `n` images a row: each image's character rows plus its index.
+        func layout(_ n: Int) -> (cell: Int, lines: Int) {
+            let cell = min(w, (available - 2 * (n - 1)) / n)
+            let imageLines = (max(2, Int((Double(h) * Double(cell) / Double(w)).rounded())) + 1) / 2
+            return (cell, (count + n - 1) / n * (imageLines + 1))
+        }
+        let layouts = (1...count).map { (n: $0, size: layout($0)) }.filter { $0.size.cell >= 4 }
+        let fitting = layouts.filter { $0.size.lines <= rows }
+        if let best = fitting.max(by: { ($0.size.cell, -$0.size.lines) < ($1.size.cell, -$1.size.lines) })
+            ?? layouts.min(by: { $0.size.lines < $1.size.lines }) {
+            (perRow, cell) = (best.n, best.size.cell)
+        }
+    }
     var lines: [String] = []
     for first in stride(from: 0, to: count, by: perRow) {
         let images = try (first..<min(count, first + perRow)).map { try renderImage(x[$0], columns: cell, mode: mode, range: range) }

@@ -172,9 +172,9 @@ public final class REPL {
     func time(_ expression: String) throws {
         guard !expression.isEmpty else { throw ScriptError(.runtime, ":time needs an expression, e.g. :time randn(512, 512) @ randn(512, 512)") }
         var samples: [Double] = []
-        let previous = session.textOutput
-        session.textOutput = { _ in }
-        defer { session.textOutput = previous }
+        let previous = session.frontEnd
+        session.frontEnd = SilentFrontEnd()
+        defer { session.frontEnd = previous }
         let deadline = DispatchTime.now().uptimeNanoseconds + 500_000_000
         repeat {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -183,7 +183,7 @@ public final class REPL {
         } while (samples.count < 3 || DispatchTime.now().uptimeNanoseconds < deadline) && samples.count < 1000
         let median = samples.sorted()[samples.count / 2]
         let text = median < 1e-3 ? String(format: "%.1f µs", median * 1e6) : (median < 1 ? String(format: "%.2f ms", median * 1e3) : String(format: "%.3f s", median))
-        previous("\(text) median of \(samples.count) runs (backend \(Runtime.backend.name), \(Runtime.threads) thread\(Runtime.threads == 1 ? "" : "s"))")
+        previous.text("\(text) median of \(samples.count) runs (backend \(Runtime.backend.name), \(Runtime.threads) thread\(Runtime.threads == 1 ? "" : "s"))")
     }
 
     /// The welcome screen: what this is and the few keys that matter.

@@ -87,7 +87,7 @@ struct Run: ParsableCommand {
     func run() throws {
         var failures: [String] = []
         for file in files {
-            let session = Session(colorMode: .ascii)
+            let session = Session(frontEnd: quiet ? SilentFrontEnd() : TerminalFrontEnd())
             session.checking = check
             let notebook = Notebook(session: session, width: 96, color: false, write: { quiet ? () : print($0) })
             do {

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
+import Engine
 import Library
+import Preview
 @testable import Notebook
 
 let fixtureLesson = """
@@ -49,7 +51,7 @@ final class NotebookTests: XCTestCase {
 
     func testSteppingChecksAndErrorLocations() throws {
         var screen: [String] = []
-        let notebook = Notebook(session: Session(output: { _ in }), write: { screen.append($0) })
+        let notebook = Notebook(session: Session(output: { screen.append($0) }), write: { screen.append($0) })
         try notebook.load(directory.appendingPathComponent("lesson.md").path)
         XCTAssertEqual(notebook.runNext(), .ok)
         XCTAssertTrue(screen.contains("[2. 4. 6.]"), screen.joined(separator: "\n"))
@@ -92,6 +94,31 @@ final class NotebookTests: XCTestCase {
         let image = outputs.first { $0["output_type"] as? String == "display_data" }
         let png = (image?["data"] as? [String: Any])?["image/png"] as? String
         XCTAssertNotNil(png.flatMap { Data(base64Encoded: $0) }.map { $0.starts(with: [0x89, 0x50, 0x4E, 0x47]) }, "an embedded PNG")
+    }
+
+    /// The transcript keeps a picture's pixels, not its terminal drawing; a display shown
+    /// again replaces its picture; a progress display is kept as its last line.
+    func testTheTranscriptKeepsPixelsAndTheLastStateOfEachDisplay() throws {
+        var screen: [String] = []
+        let session = Session(output: { screen.append($0) })
+        let recorder = Recorder(forwardingTo: session.frontEnd)
+        let display = DisplayID()
+        recorder.show(.image(try Tensor.zeros([3, 2, 2])), display: display)
+        recorder.text("between")
+        recorder.show(.image(try Tensor.ones([3, 4, 4])), display: display)
+        let bar = ProgressBar(label: "work", done: 3, total: 3, elapsed: 1)
+        recorder.progress(bar, display: DisplayID())
+        recorder.finish(DisplayID())
+        XCTAssertEqual(recorder.outputs.count, 2, "an unknown display leaves nothing")
+        guard case .image(let pixels, _) = recorder.outputs[0], case .text("between") = recorder.outputs[1] else { return XCTFail() }
+        XCTAssertEqual(pixels.shape, [3, 4, 4], "the later picture replaced the first")
+        XCTAssertEqual(screen.filter { $0.contains("between") }.count, 1)
+        XCTAssertEqual(screen.count, 3, "both pictures and the text reached the screen")
+        let progress = DisplayID()
+        recorder.progress(bar, display: progress)
+        recorder.finish(progress)
+        guard case .text(let line) = recorder.outputs.last else { return XCTFail() }
+        XCTAssertEqual(line, bar.line())
     }
 
     func testProseRendering() {

@@ -1,0 +1,139 @@
+import Dispatch
+import Engine
+import Foundation
+import Preview
+
+/// Where a session's cells show what they do. The REPL draws on a terminal (`TerminalFrontEnd`),
+/// the Jupyter kernel sends messages; builtins only ever talk to this protocol, so each picture,
+/// progress bar and line of text looks right in both. Requests go the other way, as methods of
+/// `Session`: completion (`completions`), help (`help`), and interrupts (its `InterruptFlag`).
+public protocol FrontEnd: AnyObject {
+    /// How much colour text may carry (escape codes), for builtins that colour a word.
+    var colorMode: ColorMode { get }
+    /// Printed text (`print`, check marks, messages): one or more lines, no final newline.
+    func text(_ text: String)
+    /// The value of a bare expression, as text.
+    func result(_ text: String)
+    /// A picture. With a display, it replaces what that display showed before (a live sample
+    /// grid); a front end that cannot replace shows it again.
+    func show(_ picture: Picture, display: DisplayID?)
+    /// The state of a long computation, redrawn in place. Called as often as the work
+    /// likes: the front end decides how often to draw.
+    func progress(_ bar: ProgressBar, display: DisplayID)
+    /// The computation behind a progress display ended: its last state stays.
+    func finish(_ display: DisplayID)
+}
+
+/// Names a display so that later output can replace it (Jupyter's `display_id`).
+public struct DisplayID: Hashable, Sendable, CustomStringConvertible {
+    public let description: String
+    public init() { description = "normlab-" + UUID().uuidString.lowercased() }
+}
+
+/// A picture a cell shows: its pixels at their own resolution (an image, a grid of samples, a
+/// rendered chart), and how it looks in a terminal, where it is characters.
+public struct Picture {
+    /// `[C, H, W]` (C = 1, 3 or 4) or `[H, W]`, values in `range`.
+    public var pixels: Tensor
+    public var range: PixelRange
+    /// What a front end without images shows (Jupyter's text/plain).
+    public var description: String
+    /// The picture in a terminal area of `columns` × `rows` characters; nil when the builtin
+    /// has already printed it as text.
+    public var drawing: ((_ columns: Int, _ rows: Int, _ colors: ColorMode) throws -> String)?
+
+    public init(pixels: Tensor, range: PixelRange = .unit, description: String? = nil,
+                drawing: ((_ columns: Int, _ rows: Int, _ colors: ColorMode) throws -> String)?) {
+        (self.pixels, self.range, self.drawing) = (pixels, range, drawing)
+        self.description = description ?? "<image \(pixels.shape)>"
+    }
+
+    /// One image `[C, H, W]` or `[H, W]`, drawn in half-blocks (or ASCII) to fit the width.
+    public static func image(_ image: Tensor, range: PixelRange = .unit, columns: Int? = nil) -> Picture {
+        Picture(pixels: image, range: range) { width, _, colors in
+            try Preview.show(image, columns: min(columns ?? width, width), mode: colors, range: range)
+        }
+    }
+
+    /// A batch `[N, C, H, W]` as a grid of `rows` rows; a terminal arranges the images to fill
+    /// its width within its height, each with its index under it.
+    public static func batch(_ images: Tensor, range: PixelRange = .unit, rows: Int? = nil, description: String? = nil) throws -> Picture {
+        Picture(pixels: try grid(images, rows: rows), range: range, description: description ?? "<\(images.shape[0]) images \(images.shape)>") { columns, height, colors in
+            try Preview.show(images, columns: columns, rows: height, mode: colors, range: range)
+        }
+    }
+}
+
+/// The terminal: text and pictures on standard output (or `write`), progress on standard
+/// error redrawn in place, pictures sized to the terminal.
+public final class TerminalFrontEnd: FrontEnd {
+    public let colorMode: ColorMode
+    let write: (String) -> Void
+    let size: () -> (columns: Int, rows: Int)
+    /// Nil: progress is not shown (`normlab run --quiet`).
+    let progressLine: ProgressLine?
+
+    public init(colorMode: ColorMode = .ascii, write: @escaping (String) -> Void = { print($0) },
+                size: @escaping () -> (columns: Int, rows: Int) = { (terminalColumns(), terminalRows()) },
+                progress: ProgressLine? = ProgressLine()) {
+        (self.colorMode, self.write, self.size, self.progressLine) = (colorMode, write, size, progress)
+    }
+
+    public func text(_ text: String) {
+        progressLine?.clear()
+        write(text)
+    }
+
+    public func result(_ text: String) { self.text(text) }
+
+    public func show(_ picture: Picture, display: DisplayID?) {
+        guard let drawing = picture.drawing else { return }
+        let (columns, rows) = size()
+        // A column spare: a line as wide as the terminal wraps on some terminals. Rows spare for
+        // the prompt and a progress line.
+        do { text(try drawing(max(8, columns - 1), max(8, rows - 3), colorMode)) } catch { text("(cannot draw the picture: \(error))") }
+    }
+
+    public func progress(_ bar: ProgressBar, display: DisplayID) { progressLine?.draw(bar) }
+
+    public func finish(_ display: DisplayID) { progressLine?.finish() }
+}
+
+/// Shows nothing: for `:time`, which runs an expression many times, and silent executions.
+public final class SilentFrontEnd: FrontEnd {
+    public init() {}
+    public var colorMode: ColorMode { .ascii }
+    public func text(_ text: String) {}
+    public func result(_ text: String) {}
+    public func show(_ picture: Picture, display: DisplayID?) {}
+    public func progress(_ bar: ProgressBar, display: DisplayID) {}
+    public func finish(_ display: DisplayID) {}
+}
+
+/// The progress of a long builtin, reported to the front end that was the session's when it
+/// started: the first state at once (so something shows within a second), then every update.
+public final class ProgressReporter {
+    let frontEnd: FrontEnd
+    let display = DisplayID()
+    let label: String
+    let total: Int
+    let start = DispatchTime.now().uptimeNanoseconds
+    var finished = false
+
+    init(frontEnd: FrontEnd, label: String, total: Int) {
+        (self.frontEnd, self.label, self.total) = (frontEnd, label, total)
+        update(0)
+    }
+
+    public func update(_ done: Int, _ values: [ProgressBar.Value] = []) {
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        frontEnd.progress(ProgressBar(label: label, done: done, total: total, elapsed: elapsed, values: values), display: display)
+    }
+
+    /// Ends the display; later calls do nothing.
+    public func finish() {
+        guard !finished else { return }
+        finished = true
+        frontEnd.finish(display)
+    }
+}

@@ -1,0 +1,49 @@
+import Engine
+import Preview
+import XCTest
+@testable import Library
+
+/// Records what a session sends to its front end, in order.
+final class CapturingFrontEnd: FrontEnd {
+    enum Event: Equatable {
+        case text(String), result(String), picture([Int], DisplayID?), progress(Int, Int, DisplayID), finish(DisplayID)
+    }
+    var events: [Event] = []
+    var pictures: [Picture] = []
+    var colorMode: ColorMode { .ascii }
+    func text(_ text: String) { events.append(.text(text)) }
+    func result(_ text: String) { events.append(.result(text)) }
+    func show(_ picture: Picture, display: DisplayID?) { events.append(.picture(picture.pixels.shape.dims, display)); pictures.append(picture) }
+    func progress(_ bar: ProgressBar, display: DisplayID) { events.append(.progress(bar.done, bar.total, display)) }
+    func finish(_ display: DisplayID) { events.append(.finish(display)) }
+}
+
+final class FrontEndTests: XCTestCase {
+    func testTextAndResultsAreTold() throws {
+        let frontEnd = CapturingFrontEnd()
+        let session = Session(frontEnd: frontEnd)
+        try session.run("print(\"a\", 1)\n2 + 3\nlet x = 1")
+        XCTAssertEqual(frontEnd.events, [.text("a 1"), .result("5")])
+    }
+
+    func testProgressShowsItsFirstStateAtOnceAndEndsOnce() {
+        let frontEnd = CapturingFrontEnd()
+        let session = Session(frontEnd: frontEnd)
+        let bar = session.progress("work", total: 3)
+        bar.update(2)
+        bar.finish()
+        bar.finish()
+        guard case .progress(0, 3, let display) = frontEnd.events.first else { return XCTFail("\(frontEnd.events)") }
+        XCTAssertEqual(frontEnd.events, [.progress(0, 3, display), .progress(2, 3, display), .finish(display)])
+    }
+
+    /// A terminal draws a batch to fill the width it has within the height it has.
+    func testTheTerminalSizesABatchToItsWindow() throws {
+        var written: [String] = []
+        let terminal = TerminalFrontEnd(colorMode: .truecolor, write: { written.append($0) }, size: { (120, 40) }, progress: nil)
+        terminal.show(try Picture.batch(try Tensor.rand([16, 3, 32, 32]), rows: 2), display: nil)
+        let lines = written.joined().split(separator: "\n")
+        XCTAssertLessThanOrEqual(lines.count, 37)
+        XCTAssertEqual(lines[0].components(separatedBy: "▀").count - 1, 6 * 18, "six faces of 18 columns a row")
+    }
+}
