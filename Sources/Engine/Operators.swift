@@ -46,8 +46,9 @@ public func pow(_ x: Tensor, _ p: Float) throws -> Tensor { try Tensor.unary(.po
 public func pow(_ x: Tensor, _ y: Tensor) throws -> Tensor { try exp(y * log(x)) }
 /// 1/√x
 public func rsqrt(_ x: Tensor) throws -> Tensor { try pow(x, Float(-0.5)) }
-/// x where x > 0, slope·x elsewhere.
-public func leakyRelu(_ x: Tensor, slope: Float = 0.01) throws -> Tensor {
+/// x where x > 0, slope·x elsewhere. The slope has no default here: the study's critic uses NN's
+/// `criticLeakySlope` (0.2), PyTorch's F.leaky_relu 0.01, and a caller says which it means.
+public func leakyRelu(_ x: Tensor, slope: Float) throws -> Tensor {
     try Tensor.unary(.leakyRelu(slope: slope), x)
 }
 /// The larger of a and b elementwise (a on ties).

@@ -76,7 +76,7 @@ public final class Critic: Layer {
     /// images `[N, 3, R, R]` → `[N, outputs]`.
     public func outputs(_ x: Tensor) throws -> Tensor {
         var h = x
-        for layer in layers.dropLast() { h = try leakyRelu(layer(h), slope: 0.2) }
+        for layer in layers.dropLast() { h = try leakyRelu(layer(h), slope: criticLeakySlope) }
         return try layers[layers.count - 1](h.reshaped([x.shape[0], -1]))
     }
 

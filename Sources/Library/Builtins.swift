@@ -8,62 +8,73 @@ import Script
 /// A number in, a number out; a tensor in, a tensor out.
 private func elementwise(_ name: String, _ doc: String, _ number: @escaping @Sendable (Double) -> Double,
                          _ tensor: @escaping @Sendable (Tensor) throws -> Tensor) -> Builtin {
-    Builtin(name, "\(name)(_ x: Tensor or Number) -> same", .math, doc, example: "\(name)(tensor([0.5, 1, 2]))") { args, _ in
-        try args.allow([])
-        let x = try args.required(0)
-        if case .number(let n) = x { return .number(number(n)) }
-        return .tensor(try tensor(toTensor(x, what: "argument 1")))
+    Builtin(name, [.positional("x", .either(.tensor, .number), "a tensor (arrays of numbers convert), or a number")],
+            returns: "same as x", .math, doc, example: "\(name)(tensor([0.5, 1, 2]))") { args, _ in
+        if case .number(let n)? = args.value("x") { return .number(number(n)) }
+        return .tensor(try tensor(args.tensor("x")))
     }
 }
+
+/// Pixel values of an image file or picture: [0, 1] or [−1, 1].
+private let rangeParameter = BuiltinParameter.labelled("range", .choice(PixelRange.allCases.map(\.rawValue)), default: "unit",
+                                                "\"unit\": pixels in [0, 1]; \"symmetric\": in [−1, 1], as the GAN's tanh output")
+private let toyParameter = BuiltinParameter.positional("name", .choice(ToyDistribution.allCases.map(\.rawValue)), "which toy distribution")
 
 /// The builtins table, by topic.
 public let builtins: [Builtin] = coreBuiltins + studyBuiltins
 
 private let coreBuiltins: [Builtin] = [
     // MARK: Creating tensors
-    Builtin("tensor", "tensor(_ values: [[Number]]) -> Tensor", .tensors,
+    Builtin("tensor", [.positional("values", .tensor, "a number or (nested) arrays of numbers")], returns: "Tensor", .tensors,
             "A tensor from (nested) arrays of numbers; the shape follows the nesting.",
             example: "tensor([[1, 2], [3, 4]])") { args, _ in
-        try args.allow([]); return .tensor(try args.tensor(0))
+        .tensor(args.tensor("values"))
     },
-    Builtin("zeros", "zeros(_ shape: Int...) -> Tensor", .tensors, "A tensor of zeros.", example: "zeros(2, 3)") { args, _ in
-        try args.allow([]); return .tensor(try Tensor.zeros(args.shape()))
+    Builtin("zeros", [.variadic("shape", .int, "the size of each axis: zeros(2, 3) or zeros([2, 3])")], returns: "Tensor", .tensors,
+            "A tensor of zeros.", example: "zeros(2, 3)") { args, _ in
+        .tensor(try Tensor.zeros(Shape(args.ints("shape"))))
     },
-    Builtin("ones", "ones(_ shape: Int...) -> Tensor", .tensors, "A tensor of ones.", example: "ones([2, 2])") { args, _ in
-        try args.allow([]); return .tensor(try Tensor.ones(args.shape()))
+    Builtin("ones", [.variadic("shape", .int, "the size of each axis: ones(2, 3) or ones([2, 3])")], returns: "Tensor", .tensors,
+            "A tensor of ones.", example: "ones([2, 2])") { args, _ in
+        .tensor(try Tensor.ones(Shape(args.ints("shape"))))
     },
-    Builtin("full", "full(_ shape: [Int], value: Number) -> Tensor", .tensors, "A tensor with every element equal to `value`.",
+    Builtin("full", [.positional("shape", .list(.int), "the size of each axis"), .labelled("value", .number, "every element's value")],
+            returns: "Tensor", .tensors, "A tensor with every element equal to `value`.",
             example: "full([2, 3], value: 7)") { args, _ in
-        try args.allow(["value"])
-        guard case .array = try args.required(0) else { throw args.error("the shape must be an array, as in full([2, 3], value: 7)") }
-        var shapeArgs = args
-        shapeArgs.positional = [try args.required(0)]
-        return .tensor(try Tensor.full(shapeArgs.shape(), value: Float(args.number(1, "value"))))
+        .tensor(try Tensor.full(Shape(args.ints("shape")), value: Float(args.number("value"))))
     },
-    Builtin("arange", "arange(_ start: Number = 0, _ end: Number, step: Number = 1) -> Tensor", .tensors,
-            "start, start + step, … up to but excluding end, as NumPy's arange.", example: "arange(0, 10, step: 2)") { args, _ in
-        try args.allow(["step"])
-        let (start, end) = args.positional.count >= 2 ? (try args.number(0), try args.number(1)) : (0, try args.number(0))
-        return .tensor(try Tensor.arange(Float(start), Float(end), step: Float(try args.optionalNumber("step") ?? 1)))
+    Builtin("arange", [.positional("start", .number, "the first value; alone, it is the end and the start is 0"),
+                       .positional("end", .number, default: nil, "where to stop (excluded)"),
+                       .labelled("step", .number, default: 1, "the distance between values")],
+            returns: "Tensor", .tensors,
+            "start, start + step, … up to but excluding end, as NumPy's arange; arange(5) is 0…4.", example: "arange(0, 10, step: 2)") { args, _ in
+        let (start, end) = args.optionalNumber("end").map { (args.number("start"), $0) } ?? (0, args.number("start"))
+        return .tensor(try Tensor.arange(Float(start), Float(end), step: Float(args.number("step"))))
     },
-    Builtin("linspace", "linspace(_ start: Number, _ end: Number, count: Int) -> Tensor", .tensors,
-            "`count` evenly spaced values from start to end, both included.", example: "linspace(0, 1, count: 5)") { args, _ in
-        try args.allow(["count"])
-        return .tensor(try Tensor.linspace(Float(args.number(0)), Float(args.number(1)), count: args.int(2, "count")))
+    Builtin("linspace", [.positional("start", .number, "the first value"), .positional("end", .number, "the last value (included)"),
+                         .labelled("count", .int, "how many values")],
+            returns: "Tensor", .tensors, "`count` evenly spaced values from start to end, both included.", example: "linspace(0, 1, count: 5)") { args, _ in
+        .tensor(try Tensor.linspace(Float(args.number("start")), Float(args.number("end")), count: args.int("count")))
     },
-    Builtin("eye", "eye(_ n: Int, _ m: Int = n) -> Tensor", .tensors, "The identity matrix.", example: "eye(3)") { args, _ in
-        try args.allow([]); return .tensor(try Tensor.eye(args.int(0), args.optional(1).map { try toInt($0, what: "m") }))
+    Builtin("eye", [.positional("n", .int, "rows"), .positional("m", .int, default: nil, "columns (when omitted, n: a square matrix)")],
+            returns: "Tensor", .tensors, "The identity matrix.", example: "eye(3)") { args, _ in
+        .tensor(try Tensor.eye(args.int("n"), args.optionalInt("m")))
     },
-    Builtin("randn", "randn(_ shape: Int...) -> Tensor", .tensors,
+    Builtin("randn", [.variadic("shape", .int, "the size of each axis")], returns: "Tensor", .tensors,
             "Standard normal samples from the session's seeded stream (see seed).", example: "randn(2, 3)") { args, _ in
-        try args.allow([]); return .tensor(try Tensor.randn(args.shape()))
+        .tensor(try Tensor.randn(Shape(args.ints("shape"))))
     },
-    Builtin("rand", "rand(_ shape: Int...) -> Tensor", .tensors, "Uniform samples in [0, 1).", example: "rand(3)") { args, _ in
-        try args.allow([]); return .tensor(try Tensor.rand(args.shape()))
+    Builtin("rand", [.variadic("shape", .int, "the size of each axis")], returns: "Tensor", .tensors,
+            "Uniform samples in [0, 1) from the session's seeded stream.", example: "rand(3)") { args, _ in
+        .tensor(try Tensor.rand(Shape(args.ints("shape"))))
     },
-    Builtin("seed", "seed(_ n: Int)", .tensors, "Restarts the random stream, so the same seed gives the same numbers.",
+    Builtin("seed", [.positional("n", .int, "the seed (≥ 0)")], .tensors,
+            "Restarts the random stream, so the same seed gives the same numbers (`:seed` shows the current one).",
             example: "seed(42)") { args, _ in
-        try args.allow([]); Runtime.seed(UInt64(max(0, try args.int(0)))); return .none
+        let n = args.int("n")
+        guard n >= 0 else { throw args.error("the seed must be ≥ 0, got \(n)") }
+        Runtime.seed(UInt64(n))
+        return .none
     },
 
     // MARK: Math
@@ -76,207 +87,222 @@ private let coreBuiltins: [Builtin] = [
     elementwise("abs", "|x| elementwise.", { Swift.abs($0) }, { try Engine.abs($0) }),
     elementwise("sin", "The sine elementwise.", { Foundation.sin($0) }, { try Engine.sin($0) }),
     elementwise("cos", "The cosine elementwise.", { Foundation.cos($0) }, { try Engine.cos($0) }),
-    Builtin("round", "round(_ x: Number, digits: Int = 0) -> Number", .math,
-            "x rounded to `digits` decimal places (half away from zero), for printing results readably.",
+    Builtin("round", [.positional("x", .number, "the number"), .labelled("digits", .int, default: 0, "decimal places, 0…15")],
+            returns: "Number", .math, "x rounded to `digits` decimal places (half away from zero), for printing results readably.",
             example: "round(3.14159, digits: 2)") { args, _ in
-        try args.allow(["digits"])
-        let digits = try args.optionalInt("digits") ?? 0
+        let digits = args.int("digits")
         guard (0...15).contains(digits) else { throw args.error("'digits:' must be 0…15, got \(digits)") }
         let scale = Foundation.pow(10, Double(digits))
-        return .number((try args.number(0) * scale).rounded(.toNearestOrAwayFromZero) / scale)
+        return .number((args.number("x") * scale).rounded(.toNearestOrAwayFromZero) / scale)
     },
-    Builtin("leaky_relu", "leaky_relu(_ x: Tensor, slope: Number = 0.2) -> Tensor", .math,
-            "x where x > 0, slope·x elsewhere (the critic's activation).", example: "leaky_relu(tensor([-1, 2]), slope: 0.2)") { args, _ in
-        try args.allow(["slope"])
-        return .tensor(try leakyRelu(args.tensor(0), slope: Float(try args.optionalNumber("slope") ?? 0.2)))
+    Builtin("leaky_relu", [.positional("x", .tensor, "the input"),
+                           .labelled("slope", .number, default: .number(Double(criticLeakySlope)),
+                                     "the factor for x ≤ 0: the study's critic uses 0.2 (PyTorch's F.leaky_relu defaults to 0.01)")],
+            returns: "Tensor", .math, "x where x > 0, slope·x elsewhere (the critic's activation).",
+            example: "leaky_relu(tensor([-1, 2]), slope: 0.2)") { args, _ in
+        .tensor(try leakyRelu(args.tensor("x"), slope: Float(args.number("slope"))))
     },
-    Builtin("clamp", "clamp(_ x: Tensor, min: Number?, max: Number?) -> Tensor", .math, "Limits every element to [min, max].",
+    Builtin("clamp", [.positional("x", .tensor, "the input"), .labelled("min", .number, default: nil, "the lower limit (none when omitted)"),
+                      .labelled("max", .number, default: nil, "the upper limit (none when omitted)")],
+            returns: "Tensor", .math, "Limits every element to [min, max].",
             example: "clamp(tensor([-2, 0.5, 3]), min: 0, max: 1)") { args, _ in
-        try args.allow(["min", "max"])
-        return .tensor(try clamp(args.tensor(0), min: args.optionalNumber("min").map(Float.init), max: args.optionalNumber("max").map(Float.init)))
+        .tensor(try clamp(args.tensor("x"), min: args.optionalNumber("min").map(Float.init), max: args.optionalNumber("max").map(Float.init)))
     },
-    Builtin("maximum", "maximum(_ a: Tensor, _ b: Tensor) -> Tensor", .math, "The larger of a and b, elementwise.",
-            example: "maximum(tensor([1, 5]), tensor([3, 2]))") { args, _ in
-        try args.allow([]); return .tensor(try Engine.maximum(args.tensor(0), args.tensor(1)))
+    Builtin("maximum", [.positional("a", .tensor, "one operand"), .positional("b", .tensor, "the other (broadcast as NumPy does)")],
+            returns: "Tensor", .math, "The larger of a and b, elementwise.", example: "maximum(tensor([1, 5]), tensor([3, 2]))") { args, _ in
+        .tensor(try Engine.maximum(args.tensor("a"), args.tensor("b")))
     },
-    Builtin("minimum", "minimum(_ a: Tensor, _ b: Tensor) -> Tensor", .math, "The smaller of a and b, elementwise.",
-            example: "minimum(tensor([1, 5]), tensor([3, 2]))") { args, _ in
-        try args.allow([]); return .tensor(try Engine.minimum(args.tensor(0), args.tensor(1)))
+    Builtin("minimum", [.positional("a", .tensor, "one operand"), .positional("b", .tensor, "the other (broadcast as NumPy does)")],
+            returns: "Tensor", .math, "The smaller of a and b, elementwise.", example: "minimum(tensor([1, 5]), tensor([3, 2]))") { args, _ in
+        .tensor(try Engine.minimum(args.tensor("a"), args.tensor("b")))
     },
-    Builtin("where", "where(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor", .math,
-            "a where the condition is non-zero, b elsewhere.", example: "where(tensor([1, 0]), tensor([1, 2]), tensor([10, 20]))") { args, _ in
-        try args.allow([]); return .tensor(try Tensor.where(args.tensor(0), args.tensor(1), args.tensor(2)))
+    Builtin("where", [.positional("condition", .tensor, "where non-zero, take a"), .positional("a", .tensor, "values where the condition holds"),
+                      .positional("b", .tensor, "values elsewhere")],
+            returns: "Tensor", .math, "a where the condition is non-zero, b elsewhere.",
+            example: "where(tensor([1, 0]), tensor([1, 2]), tensor([10, 20]))") { args, _ in
+        .tensor(try Tensor.where(args.tensor("condition"), args.tensor("a"), args.tensor("b")))
     },
-    Builtin("matmul", "matmul(_ a: Tensor, _ b: Tensor) -> Tensor", .math,
+    Builtin("matmul", [.positional("a", .tensor, "[…, n, k]"), .positional("b", .tensor, "[…, k, m]")], returns: "Tensor", .math,
             "The matrix product (batched, NumPy's rules); the same as a @ b.", example: "matmul(eye(2), tensor([[1, 2], [3, 4]]))") { args, _ in
-        try args.allow([]); return .tensor(try Engine.matmul(args.tensor(0), args.tensor(1)))
+        .tensor(try Engine.matmul(args.tensor("a"), args.tensor("b")))
     },
-    Builtin("conv2d", "conv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Tensor", .math,
-            "2-D convolution: x [N, C, H, W], w [outC, C, kH, kW], bias [outC].",
+    Builtin("conv2d", [.positional("x", .tensor, "images [N, C, H, W]"), .positional("w", .tensor, "kernels [outC, C, kH, kW]"),
+                       .labelled("bias", .tensor, default: nil, "one value per output channel, [outC]"),
+                       .labelled("stride", .int, default: 1, "the step between kernel positions"),
+                       .labelled("padding", .int, default: 0, "zeros added on every side"),
+                       .labelled("dilation", .int, default: 1, "the spacing of the kernel's taps")],
+            returns: "Tensor", .math, "2-D convolution: x [N, C, H, W], w [outC, C, kH, kW], bias [outC].",
             example: "conv2d(ones(1, 1, 4, 4), ones(1, 1, 3, 3), bias: tensor([0.5]), padding: 1)") { args, _ in
-        try args.allow(["bias", "stride", "padding", "dilation"])
-        return .tensor(try Engine.conv2d(args.tensor(0), args.tensor(1), bias: args.value("bias").map { try toTensor($0, what: "'bias:'") },
-                                         stride: args.optionalInt("stride") ?? 1, padding: args.optionalInt("padding") ?? 0,
-                                         dilation: args.optionalInt("dilation") ?? 1))
+        .tensor(try Engine.conv2d(args.tensor("x"), args.tensor("w"), bias: args.optionalTensor("bias"), stride: args.int("stride"),
+                                  padding: args.int("padding"), dilation: args.int("dilation")))
     },
-    Builtin("conv_transpose2d",
-            "conv_transpose2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, output_padding: Int = 0) -> Tensor",
-            .math, "Transposed convolution (the generator's upsampling): w [C, outC, kH, kW], bias [outC].",
+    Builtin("conv_transpose2d", [.positional("x", .tensor, "images [N, C, H, W]"), .positional("w", .tensor, "kernels [C, outC, kH, kW]"),
+                                 .labelled("bias", .tensor, default: nil, "one value per output channel, [outC]"),
+                                 .labelled("stride", .int, default: 1, "the upsampling factor"),
+                                 .labelled("padding", .int, default: 0, "rows and columns removed from every side of the result"),
+                                 .labelled("outputPadding", .int, default: 0, aliases: ["output_padding"],
+                                           "extra rows and columns on the bottom and right")],
+            returns: "Tensor", .math, "Transposed convolution (the generator's upsampling): w [C, outC, kH, kW], bias [outC].",
             example: "conv_transpose2d(ones(1, 2, 4, 4), ones(2, 3, 4, 4), stride: 2, padding: 1).shape") { args, _ in
-        try args.allow(["bias", "stride", "padding", "output_padding"])
-        return .tensor(try convTranspose2d(args.tensor(0), args.tensor(1), bias: args.value("bias").map { try toTensor($0, what: "'bias:'") },
-                                           stride: args.optionalInt("stride") ?? 1, padding: args.optionalInt("padding") ?? 0,
-                                           outputPadding: args.optionalInt("output_padding") ?? 0))
+        .tensor(try convTranspose2d(args.tensor("x"), args.tensor("w"), bias: args.optionalTensor("bias"), stride: args.int("stride"),
+                                    padding: args.int("padding"), outputPadding: args.int("outputPadding")))
     },
 
     // MARK: Gradients
-    Builtin("grad", "grad(of y: Tensor, wrt x: Tensor or [Tensor], createGraph: Bool = false) -> Tensor or [Tensor]", .autograd,
+    Builtin("grad", [.labelled("of", name: "y", .tensor, "the value to differentiate (its elements are summed)"),
+                     .labelled("wrt", name: "x", .either(.tensor, .list(.tensor)), "a tensor, or an array of tensors, that y depends on"),
+                     .labelled("createGraph", .bool, default: false, "record the gradient's own graph, so it can be differentiated again"),
+                     .labelled("seed", .tensor, default: nil, "∂L/∂y to start from, shaped like y (default: ones)")],
+            returns: "Tensor or [Tensor]", .autograd,
             "∂y/∂x (of the sum of y's elements). With createGraph: true the result can be differentiated again, as the WGAN-GP penalty needs.",
             example: "let x = tensor([1, 2]).requiringGrad(); grad(of: (x * x).sum(), wrt: x)") { args, _ in
-        try args.allow(["of", "wrt", "createGraph", "seed"])
-        let y = try args.tensor(0, "of")
-        let wrt = try args.required(1, "wrt")
-        let create = try args.optionalBool("createGraph") ?? false
-        let seed = try args.value("seed").map { try toTensor($0, what: "'seed:'") }
-        if case .array(let items) = wrt {
-            let xs = try items.map { try toTensor($0, what: "an element of 'wrt:'") }
-            return .array(try Engine.grad(of: y, wrt: xs, seed: seed, createGraph: create).map { .tensor($0) })
+        let (y, create, seed) = (args.tensor("of"), args.bool("createGraph"), args.optionalTensor("seed"))
+        if let x = args.optionalTensor("wrt") {
+            return .tensor(try Engine.grad(of: y, wrt: [x], seed: seed, createGraph: create)[0])
         }
-        return .tensor(try Engine.grad(of: y, wrt: [toTensor(wrt, what: "'wrt:'")], seed: seed, createGraph: create)[0])
+        return .array(try Engine.grad(of: y, wrt: args.tensors("wrt"), seed: seed, createGraph: create).map { .tensor($0) })
     },
 
     // MARK: Normalizations
-    Builtin("power_iteration", "power_iteration(_ W: Tensor, iters: Int = 1, u: Tensor? = nil) -> (sigma, u, v)", .normalization,
+    Builtin("power_iteration", [.positional("W", .tensor, "a matrix"),
+                                .labelled("iters", .int, default: 1, "how many steps"),
+                                .labelled("u", .tensor, default: nil, "the left vector to start from (random when omitted)"),
+                                .labelled("order", .choice(["classic", "parametrization"]), default: "classic",
+                                          "\"classic\": v then u, as Miyato et al. and torch.nn.utils.spectral_norm; \"parametrization\": u then v, as torch.nn.utils.parametrizations.spectral_norm")],
+            returns: "(sigma, u, v)", .normalization,
             "σ̂ = uᵀWv after `iters` steps of v = normalize(Wᵀu), u = normalize(Wv) (PyTorch's order), from u or a random start.",
             example: "power_iteration(tensor([[3, 0], [0, 1]]), iters: 10).sigma") { args, _ in
-        try args.allow(["iters", "u", "order"])
-        let order: PowerIterationOrder = try args.value("order").map {
-            guard case .string(let s) = $0, let o = PowerIterationOrder(rawValue: s) else { throw args.error("'order:' is \"classic\" or \"parametrization\"") }
-            return o
-        } ?? .classic
-        let r = try powerIteration(args.tensor(0), iterations: args.optionalInt("iters") ?? 1,
-                                   u: args.value("u").map { try toTensor($0, what: "'u:'") }, order: order)
+        let order = args.choice("order", as: PowerIterationOrder.self)
+        let r = try powerIteration(args.tensor("W"), iterations: args.int("iters"), u: args.optionalTensor("u"), order: order)
         return .object(Record("PowerIteration", [("sigma", .number(Double(try r.sigma.item()))), ("u", .tensor(r.u)), ("v", .tensor(r.v))]))
     },
-    Builtin("svd", "svd(_ W: Tensor) -> (u, s, v)", .normalization, "The exact singular value decomposition (one-sided Jacobi), to check power iteration.",
+    Builtin("svd", [.positional("W", .tensor, "a matrix")], returns: "(u, s, v)", .normalization,
+            "The exact singular value decomposition (one-sided Jacobi), to check power iteration.",
             example: "svd(tensor([[3, 0], [0, 1]])).s") { args, _ in
-        try args.allow([])
-        let (u, s, v) = try svd(args.tensor(0))
+        let (u, s, v) = try svd(args.tensor("W"))
         return .object(Record("SVD", [("u", .tensor(u)), ("s", .array(s.map { .number($0) })), ("v", .tensor(v))]))
     },
-    Builtin("sigma_max", "sigma_max(_ W: Tensor) -> Number", .normalization, "σ(W), the largest singular value, exactly.",
-            example: "sigma_max(tensor([[3, 0], [0, 1]]))") { args, _ in
-        try args.allow([]); return .number(try sigmaMax(args.tensor(0)))
+    Builtin("sigma_max", [.positional("W", .tensor, "a matrix")], returns: "Number", .normalization,
+            "σ(W), the largest singular value, exactly.", example: "sigma_max(tensor([[3, 0], [0, 1]]))") { args, _ in
+        .number(try sigmaMax(args.tensor("W")))
     },
-    Builtin("normalize", "normalize(_ x: Tensor) -> Tensor", .normalization, "x / max(‖x‖, 1e-12).",
-            example: "normalize(tensor([3, 4]))") { args, _ in
-        try args.allow([]); return .tensor(try NN.normalize(args.tensor(0)))
+    Builtin("normalize", [.positional("x", .tensor, "a vector (or any tensor, taken whole)")], returns: "Tensor", .normalization,
+            "x / max(‖x‖, 1e-12).", example: "normalize(tensor([3, 4]))") { args, _ in
+        .tensor(try NN.normalize(args.tensor("x")))
     },
-    Builtin("instance_stats", "instance_stats(_ x: Tensor, unbiased: Bool = false) -> (mean, std)", .normalization,
+    Builtin("instance_stats", [.positional("x", .tensor, "images [N, C, H, W]"),
+                               .labelled("unbiased", .bool, default: false, "divide the variance by H·W − 1 instead of H·W")],
+            returns: "(mean, std)", .normalization,
             "μ and σ = √(var + 1e-5) per sample and channel over H×W of x [N, C, H, W].",
             example: "instance_stats(randn(1, 3, 4, 4)).mean.shape") { args, _ in
-        try args.allow(["unbiased"])
-        let (mean, std) = try instanceStatistics(args.tensor(0), variance: try args.optionalBool("unbiased") == true ? .unbiased : .biased)
+        let (mean, std) = try instanceStatistics(args.tensor("x"), variance: args.bool("unbiased") ? .unbiased : .biased)
         return .object(Record("InstanceStatistics", [("mean", .tensor(mean)), ("std", .tensor(std))]))
     },
-    Builtin("adain", "adain(_ x: Tensor, style y: Tensor, unbiased: Bool = false) -> Tensor", .normalization,
+    Builtin("adain", [.positional("x", .tensor, "content images [N, C, H, W]"), .labelled("style", name: "y", .tensor, "style images [N, C, H′, W′]"),
+                      .labelled("unbiased", .bool, default: false, "divide the variances by H·W − 1 instead of H·W")],
+            returns: "Tensor", .normalization,
             "Formula (2): σ(y)·(x − μ(x))/σ(x) + μ(y) per sample and channel.",
             example: "adain(randn(1, 3, 4, 4), style: randn(1, 3, 5, 5) * 2 + 1).shape") { args, _ in
-        try args.allow(["style", "unbiased"])
-        return .tensor(try adain(args.tensor(0), style: args.tensor(1, "style"),
-                                 variance: try args.optionalBool("unbiased") == true ? .unbiased : .biased))
+        .tensor(try adain(args.tensor("x"), style: args.tensor("style"), variance: args.bool("unbiased") ? .unbiased : .biased))
     },
 
     // MARK: Pictures
-    Builtin("show", "show(_ image: Tensor, range: \"unit\" or \"symmetric\" = \"unit\")", .pictures,
-            "Shows an image [C, H, W] or a batch [N, C, H, W] in the terminal.", example: "show(rand(3, 8, 8))") { args, session in
-        try args.allow(["range", "columns"])
-        let image = try args.tensor(0)
-        let range = try pixelRange(args)
+    Builtin("show", [.positional("image", .tensor, "[C, H, W] (C = 1, 3 or 4), [H, W], or a batch [N, C, H, W]"), rangeParameter,
+                     .labelled("columns", .int, default: nil, "the width in terminal columns (default: the terminal's)")],
+            .pictures, "Shows an image [C, H, W] or a batch [N, C, H, W] in the terminal.", example: "show(rand(3, 8, 8))") { args, session in
+        let image = args.tensor("image")
+        let range = args.choice("range", as: PixelRange.self)
         session.emit(text: try Preview.show(image, columns: args.optionalInt("columns"), mode: session.colorMode, range: range))
         session.emit(image: try image.rank == 4 ? grid(image) : image, range: range)
         return .none
     },
-    Builtin("save_png", "save_png(_ image: Tensor, _ path: String, range: \"unit\" or \"symmetric\" = \"unit\")", .pictures,
-            "Writes [C, H, W] (C = 1, 3 or 4) or [H, W] as a PNG file.", example: "save_png(rand(3, 8, 8), \"/tmp/noise.png\")") { args, _ in
-        try args.allow(["range"])
-        try savePNG(args.tensor(0), to: args.string(1), range: try pixelRange(args))
+    Builtin("save_png", [.positional("image", .tensor, "[C, H, W] (C = 1, 3 or 4) or [H, W]"), .positional("path", .string, "the file to write"),
+                         rangeParameter],
+            .pictures, "Writes [C, H, W] (C = 1, 3 or 4) or [H, W] as a PNG file.", example: "save_png(rand(3, 8, 8), \"/tmp/noise.png\")") { args, _ in
+        try savePNG(args.tensor("image"), to: args.string("path"), range: args.choice("range", as: PixelRange.self))
         return .none
     },
-    Builtin("load_image", "load_image(_ path: String, range: \"unit\" or \"symmetric\" = \"unit\") -> Tensor", .pictures,
+    Builtin("load_image", [.positional("path", .string, "a PNG or JPEG file"), rangeParameter], returns: "Tensor", .pictures,
             "Reads a PNG or JPEG file as [C, H, W].", example: "save_png(rand(3, 4, 4), \"/tmp/a.png\"); load_image(\"/tmp/a.png\").shape") { args, _ in
-        try args.allow(["range"])
-        return .tensor(try loadImage(args.string(0), range: try pixelRange(args)))
+        .tensor(try loadImage(args.string("path"), range: args.choice("range", as: PixelRange.self)))
     },
-    Builtin("grid", "grid(_ images: Tensor, rows: Int? = nil, padding: Int = 2) -> Tensor", .pictures,
-            "Tiles a batch [N, C, H, W] into one image [C, H', W'].", example: "grid(rand(4, 3, 8, 8), rows: 2).shape") { args, _ in
-        try args.allow(["rows", "padding"])
-        return .tensor(try grid(args.tensor(0), rows: args.optionalInt("rows"), padding: args.optionalInt("padding") ?? 2))
+    Builtin("grid", [.positional("images", .tensor, "a batch [N, C, H, W]"), .labelled("rows", .int, default: nil, "rows of the grid (default: about square)"),
+                     .labelled("padding", .int, default: 2, "pixels between images")],
+            returns: "Tensor", .pictures, "Tiles a batch [N, C, H, W] into one image [C, H', W'].", example: "grid(rand(4, 3, 8, 8), rows: 2).shape") { args, _ in
+        .tensor(try grid(args.tensor("images"), rows: args.optionalInt("rows"), padding: args.int("padding")))
     },
-    Builtin("plot", "plot(_ series: [Number]..., labels: [String] = [], title: String = \"\", save: String? = nil)", .pictures,
+    Builtin("plot", [.variadic("series", .list(.number), "arrays of numbers (or tensors), one per line; one array of them works too"),
+                     .labelled("labels", .list(.string), default: .emptyList, "a name per series, for the legend"),
+                     .labelled("title", .string, default: "", "the chart's title"),
+                     .labelled("save", .string, default: nil, "also write the chart to this PNG file"),
+                     .labelled("x", .list(.number), default: nil, "the x value of each point (default: 0, 1, 2, …)")],
+            .pictures,
             "Line chart of one or more series (or one array of series) in the terminal (Braille); `save:` also writes it as a PNG.",
             example: "plot([1, 4, 9, 16], [2, 3, 5, 8], labels: [\"squares\", \"fibonacci\"], title: \"growth\")") { args, session in
-        try args.allow(["labels", "title", "save", "x"])
-        let labels = try stringList(args, "labels")
-        let xs: [Double]? = try args.value("x").map { try numbers($0, what: "'x:'") }
-        // One array of arrays (`plot(run.sigmas)`) is a list of series.
-        var values = args.positional
-        if values.count == 1, case .array(let items) = values[0], let first = items.first, case .array = first { values = items }
-        let series = try values.enumerated().map { i, v in
-            Series(i < labels.count ? labels[i] : (values.count > 1 ? "series \(i + 1)" : ""), y: try numbers(v, what: "series \(i + 1)"), x: xs)
+        let labels = args.strings("labels")
+        let xs = args.optionalNumbers("x")
+        let values = args.list("series")
+        guard !values.isEmpty else { throw args.error("needs at least one series of numbers") }
+        let series = values.indices.map { i in
+            Series(i < labels.count ? labels[i] : (values.count > 1 ? "series \(i + 1)" : ""), y: seriesNumbers(values[i]), x: xs)
         }
-        guard !series.isEmpty else { throw args.error("needs at least one series of numbers") }
-        let chart = LinePlot(title: plainString(args, "title"), series: series)
+        let chart = LinePlot(title: args.string("title"), series: series)
         session.emit(text: chart.terminal(width: min(terminalColumns(), 100), colors: session.colorMode))
         let picture = try chart.render(width: 720, height: 420).tensor()
         session.emit(image: picture, range: .unit)
-        if case .string(let path)? = args.value("save") { try savePNG(picture, to: path) }
+        if let path = args.optionalString("save") { try savePNG(picture, to: path) }
         return .none
     },
-    Builtin("scatter", "scatter(_ points: Tensor [N, 2]..., labels: [String] = [], title: String = \"\", save: String? = nil)", .pictures,
-            "2-D points of one or more sets (real and generated samples) in the terminal; `save:` also writes a PNG.",
+    Builtin("scatter", [.variadic("points", .tensor, "sets of points [N, 2], one colour each"),
+                        .labelled("labels", .list(.string), default: .emptyList, "a name per set, for the legend"),
+                        .labelled("title", .string, default: "", "the chart's title"),
+                        .labelled("save", .string, default: nil, "also write the chart to this PNG file")],
+            .pictures, "2-D points of one or more sets (real and generated samples) in the terminal; `save:` also writes a PNG.",
             example: "scatter(randn(100, 2), randn(50, 2) * 0.5 + 2, labels: [\"real\", \"fake\"])") { args, session in
-        try args.allow(["labels", "title", "save"])
-        let labels = try stringList(args, "labels")
-        let sets = try args.positional.enumerated().map { i, v -> (name: String, points: [(Double, Double)], color: RGB?) in
-            let t = try toTensor(v, what: "point set \(i + 1)")
+        let labels = args.strings("labels")
+        let sets = try args.tensors("points").enumerated().map { i, t -> (name: String, points: [(Double, Double)], color: RGB?) in
             guard t.rank == 2, t.shape[1] == 2 else { throw args.error("point set \(i + 1) must have shape [N, 2], got \(t.shape)") }
             return (i < labels.count ? labels[i] : "set \(i + 1)", points(t), nil)
         }
         guard !sets.isEmpty else { throw args.error("needs at least one set of points [N, 2]") }
-        let chart = ScatterPlot(title: plainString(args, "title"), series: sets)
+        let chart = ScatterPlot(title: args.string("title"), series: sets)
         session.emit(text: chart.terminal(width: min(terminalColumns() - 2, 72), height: 20, colors: session.colorMode))
         let picture = try chart.render().tensor()
         session.emit(image: picture, range: .unit)
-        if case .string(let path)? = args.value("save") { try savePNG(picture, to: path) }
+        if let path = args.optionalString("save") { try savePNG(picture, to: path) }
         return .none
     },
-    Builtin("sparkline", "sparkline(_ values: [Number]) -> String", .pictures, "Values as a one-line chart of block heights.",
-            example: "sparkline([1, 3, 2, 5, 4, 8])") { args, _ in
-        try args.allow([]); return .string(Preview.sparkline(try numbers(args.required(0), what: "argument 1")))
+    Builtin("sparkline", [.positional("values", .list(.number), "an array of numbers or a tensor")], returns: "String", .pictures,
+            "Values as a one-line chart of block heights.", example: "sparkline([1, 3, 2, 5, 4, 8])") { args, _ in
+        .string(Preview.sparkline(args.numbers("values")))
     },
 
     // MARK: Data
-    Builtin("faces", "faces(_ count: Int, size: Int = 32, seed: Int = 0) -> Tensor", .data,
-            "Synthetic CelebA-like faces [count, 3, size, size] in [−1, 1], the same for the same seed.",
+    Builtin("faces", [.positional("count", .int, "how many faces"), .labelled("size", .int, default: 32, "the side in pixels"),
+                      .labelled("seed", .int, default: 0, "the same seed gives the same faces")],
+            returns: "Tensor", .data, "Synthetic CelebA-like faces [count, 3, size, size] in [−1, 1], the same for the same seed.",
             example: "show(faces(4, size: 32), range: \"symmetric\")") { args, _ in
-        try args.allow(["size", "seed"])
-        let (images, _) = try syntheticFaces(count: args.int(0), size: args.optionalInt("size") ?? 32, seed: UInt64(max(0, try args.optionalInt("seed") ?? 0)))
+        let (images, _) = try syntheticFaces(count: args.int("count"), size: args.int("size"), seed: UInt64(max(0, args.int("seed"))))
         return .tensor(try images * 2 - 1)
     },
-    Builtin("dataset", "dataset(_ path: String, size: Int = 64, crop: \"celeba\" or \"center\" or \"none\" = \"center\", limit: Int? = nil, split: Int? = nil, attribute: String? = nil) -> (images, count, summary, attributes, names)",
+    Builtin("dataset", [.positional("path", .string, "a CelebA directory or a folder of PNG/JPEG images"),
+                        .labelled("size", .int, default: 64, "the side in pixels after preprocessing"),
+                        .labelled("crop", .choice(["celeba", "center", "none"]), default: "center",
+                                  "\"celeba\": ProGAN's crop of aligned CelebA; \"center\": the largest centred square; \"none\": resize as is"),
+                        .labelled("limit", .int, default: nil, "read at most this many images"),
+                        .labelled("split", .int, default: nil, "CelebA's partition: 0 train, 1 validation, 2 test"),
+                        .labelled("attribute", .string, default: nil, "keep only faces with this CelebA attribute")],
+            returns: "(images, count, summary, attributes, names)",
             .data, "A CelebA directory or any folder of PNG/JPEG images, preprocessed (and cached) as training uses it, in [−1, 1].",
             example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16); dataset(\"/tmp/normlab-faces\", size: 16).summary") { args, _ in
-        try args.allow(["size", "crop", "limit", "split", "attribute"])
         let crop: Preprocessing.Crop
-        switch args.value("crop") {
-        case nil, .string("center")?: crop = .center(nil)
-        case .string("celeba")?: crop = .celebA
-        case .string("none")?: crop = .none
-        default: throw args.error("'crop:' is \"celeba\", \"center\" or \"none\"")
+        switch args.string("crop") {
+        case "celeba": crop = .celebA
+        case "none": crop = .none
+        default: crop = .center(nil)
         }
-        let set = try ImageDataset.load(args.string(0), preprocessing: Preprocessing(crop: crop, size: args.optionalInt("size") ?? 64),
-                                        split: args.optionalInt("split"), attribute: args.value("attribute").map(\.plain),
+        let set = try ImageDataset.load(args.string("path"), preprocessing: Preprocessing(crop: crop, size: args.int("size")),
+                                        split: args.optionalInt("split"), attribute: args.optionalString("attribute"),
                                         limit: args.optionalInt("limit"))
         var fields: [(String, Value)] = [("images", .tensor(set.images)), ("count", .number(Double(set.count))), ("summary", .string(set.summary))]
         if let attributes = set.attributes {
@@ -285,33 +311,29 @@ private let coreBuiltins: [Builtin] = [
         }
         return .object(Record("Dataset", fields))
     },
-    Builtin("save_faces", "save_faces(_ path: String, count: Int, size: Int = 64, seed: Int = 0)", .data,
-            "Writes synthetic faces in CelebA's layout (images, attributes, partition), as `normlab data synth` does.",
+    Builtin("save_faces", [.positional("path", .string, "the folder to write"), .labelled("count", .int, "how many faces"),
+                           .labelled("size", .int, default: 64, "the side in pixels"), .labelled("seed", .int, default: 0, "the same seed gives the same faces")],
+            .data, "Writes synthetic faces in CelebA's layout (images, attributes, partition), as `normlab data synth` does.",
             example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16)") { args, _ in
-        try args.allow(["count", "size", "seed"])
-        let (images, attributes) = try syntheticFaces(count: args.int(1, "count"), size: args.optionalInt("size") ?? 64,
-                                                      seed: UInt64(max(0, try args.optionalInt("seed") ?? 0)))
-        try writeCelebALayout(images: images, attributes: attributes, to: args.string(0))
+        let (images, attributes) = try syntheticFaces(count: args.int("count"), size: args.int("size"), seed: UInt64(max(0, args.int("seed"))))
+        try writeCelebALayout(images: images, attributes: attributes, to: args.string("path"))
         return .none
     },
-    Builtin("toy", "toy(_ name: \"8gaussians\" or \"25gaussians\" or \"swissroll\", count: Int = 256) -> Tensor", .data,
+    Builtin("toy", [toyParameter, .labelled("count", .int, default: 256, "how many points")], returns: "Tensor", .data,
             "Samples [count, 2] of the WGAN-GP paper's 2-D toy distributions.", example: "toy(\"8gaussians\", count: 4)") { args, _ in
-        try args.allow(["count"])
-        guard let distribution = ToyDistribution(rawValue: try args.string(0)) else {
-            throw args.error("the toys are " + ToyDistribution.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
-        }
-        return .tensor(try Runtime.withGlobalGenerator { try distribution.sample(args.optionalInt("count") ?? 256, generator: &$0) })
+        let distribution = args.choice("name", as: ToyDistribution.self)
+        return .tensor(try Runtime.withGlobalGenerator { try distribution.sample(args.int("count"), generator: &$0) })
     },
 
-    Builtin("train_toy", "train_toy(_ name: String, iterations: Int = 1000, hidden: Int = 128, every: Int = 100) -> (wasserstein, penalty, covered, modes, good)",
+    Builtin("train_toy", [toyParameter, .labelled("iterations", .int, default: 1000, "generator steps"),
+                          .labelled("hidden", .int, default: 128, "the width of the MLPs' hidden layers"),
+                          .labelled("every", .int, default: 100, "redraw the points every this many iterations")],
+            returns: "ToyRun (wasserstein, penalty, covered, modes, good)",
             .data, "Trains the WGAN-GP toy (MLPs, λ = 0.1, 5 critic steps) and shows real and generated points every `every` iterations; Ctrl-C stops it.",
             example: "train_toy(\"8gaussians\", iterations: 2, hidden: 8, every: 2).covered") { args, session in
-        try args.allow(["iterations", "hidden", "every"])
-        guard let distribution = ToyDistribution(rawValue: try args.string(0)) else {
-            throw args.error("the toys are " + ToyDistribution.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
-        }
-        let iterations = max(1, try args.optionalInt("iterations") ?? 1000), every = max(1, try args.optionalInt("every") ?? 100)
-        let toy = try ToyGAN(distribution, hidden: max(2, try args.optionalInt("hidden") ?? 128))
+        let distribution = args.choice("name", as: ToyDistribution.self)
+        let iterations = max(1, args.int("iterations")), every = max(1, args.int("every"))
+        let toy = try ToyGAN(distribution, hidden: max(2, args.int("hidden")))
         var rng = RandomGenerator(seed: 7)
         var last = (wasserstein: Float(0), penalty: Float(0))
         var coverage = (covered: 0, modes: distribution.centers.count, good: 0.0)
@@ -331,35 +353,26 @@ private let coreBuiltins: [Builtin] = [
     },
 
     // MARK: Checks
-    Builtin("check", "check(_ condition: Bool, _ message: String)", .checks,
+    Builtin("check", [.positional("condition", .bool, "the claim: true or false, or close(…)'s verdict"),
+                      .positional("message", .string, default: "check", "what the claim says, shown with ✓ or in the error")],
+            .checks,
             "Asserts what a lesson claims: a passing check prints ✓ and its message, a failing one stops the cell and says which and why.",
             example: "check(1 + 1 == 2, \"arithmetic works\")") { args, session in
-        try args.allow([])
-        let condition = try args.required(0)
-        let message = (try? args.string(1)) ?? "check"
+        let message = args.string("message")
+        var why: String? = nil
+        if case .verdict(_, let reason)? = args.value("condition") { why = reason }
+        guard args.bool("condition") else { throw ScriptError(.check, message + (why.map { ": \($0)" } ?? "")) }
         // A passing check says so: the student sees each claim confirmed, with the evidence.
-        func passed(_ why: String? = nil) -> Value {
-            let mark = session.colorMode == .ascii ? "✓" : "\u{1B}[32m✓\u{1B}[0m"
-            session.emit(text: "\(mark) \(message)" + (why.map { " (\($0))" } ?? ""))
-            return .none
-        }
-        switch condition {
-        case .bool(true): return passed()
-        case .verdict(true, let why): return passed(why)
-        case .bool(false): throw ScriptError(.check, message)
-        case .verdict(false, let why): throw ScriptError(.check, "\(message): \(why)")
-        case .tensor(let t) where t.count == 1:
-            if try t.item() != 0 { return passed() }
-            throw ScriptError(.check, message)
-        default: throw args.error("the condition must be true or false, got a \(condition.typeName)")
-        }
+        let mark = session.colorMode == .ascii ? "✓" : "\u{1B}[32m✓\u{1B}[0m"
+        session.emit(text: "\(mark) \(message)" + (why.map { " (\($0))" } ?? ""))
+        return .none
     },
-    Builtin("close", "close(_ a: Tensor, _ b: Tensor, rtol: Number = 1e-5, atol: Number = 1e-8) -> Bool", .checks,
-            "Whether |a − b| ≤ atol + rtol·|b| everywhere (NumPy's allclose), and by how much.",
+    Builtin("close", [.positional("a", .tensor, "the values computed"), .positional("b", .tensor, "the values expected"),
+                      .labelled("rtol", .number, default: 1e-5, "the tolerance relative to |b|"),
+                      .labelled("atol", .number, default: 1e-8, "the absolute tolerance")],
+            returns: "Bool", .checks, "Whether |a − b| ≤ atol + rtol·|b| everywhere (NumPy's allclose), and by how much.",
             example: "close(tensor([1, 2]), tensor([1, 2.000001]))") { args, _ in
-        try args.allow(["rtol", "atol"])
-        let a = try args.tensor(0), b = try args.tensor(1)
-        let rtol = try args.optionalNumber("rtol") ?? 1e-5, atol = try args.optionalNumber("atol") ?? 1e-8
+        let (a, b, rtol, atol) = (args.tensor("a"), args.tensor("b"), args.number("rtol"), args.number("atol"))
         let difference = try Engine.abs(a - b)
         let allowed = try Tensor(Float(atol)) + Tensor(Float(rtol)) * Engine.abs(b).expanded(to: difference.shape)
         let excess = try (difference - allowed).max().item()
@@ -368,52 +381,43 @@ private let coreBuiltins: [Builtin] = [
     },
 
     // MARK: Session
-    Builtin("print", "print(_ values: Any...)", .session, "Prints values separated by spaces.", example: "print(\"σ =\", 2.5)") { args, session in
-        session.emit(text: args.positional.map(\.plain).joined(separator: " "))
+    Builtin("print", [.variadic("values", .any, "anything; strings print without quotes")], .session,
+            "Prints values separated by spaces.", example: "print(\"σ =\", 2.5)") { args, session in
+        session.emit(text: args.list("values").map(\.plain).joined(separator: " "))
         return .none
     },
-    Builtin("checking", "checking() -> Bool", .session,
+    Builtin("checking", [], returns: "Bool", .session,
             "True when the lesson runs under `normlab run --check`, so a training cell can use a small preset.",
-            example: "let steps = checking() ? 10 : 1000") { args, session in
-        try args.allow([]); return .bool(session.checking)
+            example: "let steps = checking() ? 10 : 1000") { _, session in
+        .bool(session.checking)
     },
-    Builtin("help", "help(_ name: String)", .session, "The signature, description and example of a builtin or tensor method.",
-            example: "help(\"adain\")") { args, session in
-        try args.allow([])
-        session.emit(text: session.help(try args.string(0)))
+    Builtin("help", [.positional("name", .either(.string, .function), "a builtin or method, by name (\"adain\") or itself (adain)")], .session,
+            "The signature, description, parameters and example of a builtin or tensor method.",
+            example: "help(adain)") { args, session in
+        let name: String
+        switch args.value("name") {
+        case .builtin(let b)?: name = b.name
+        case .function(let f)?: name = f.name
+        default: name = args.string("name")
+        }
+        session.emit(text: session.help(name))
         return .none
     },
-    Builtin("len", "len(_ x: Array or Tensor or String) -> Int", .session, "The number of elements (along the first axis for a tensor).",
-            example: "len([1, 2, 3])") { args, _ in
-        try args.allow([])
-        switch try args.required(0) {
-        case .array(let items): return .number(Double(items.count))
-        case .string(let s): return .number(Double(s.count))
-        case .tensor(let t): return .number(Double(t.rank == 0 ? 1 : t.shape[0]))
-        case .range(let a, let b): return .number(Double(max(0, b - a)))
-        case let other: throw args.error("a \(other.typeName) has no length")
+    Builtin("len", [.positional("x", .any, "an array, a tensor, a string or a range")], returns: "Int", .session,
+            "The number of elements (along the first axis for a tensor).", example: "len([1, 2, 3])") { args, _ in
+        switch args.value("x") {
+        case .array(let items)?: return .number(Double(items.count))
+        case .string(let s)?: return .number(Double(s.count))
+        case .tensor(let t)?: return .number(Double(t.rank == 0 ? 1 : t.shape[0]))
+        case .range(let a, let b)?: return .number(Double(max(0, b - a)))
+        case let other?: throw args.error("\(withArticle(other.typeName)) has no length")
+        case nil: return .none
         }
     },
 ]
 
-/// A labelled argument holding an array of strings (`labels: ["real", "fake"]`), or none.
-private func stringList(_ args: Arguments, _ label: String) throws -> [String] {
-    guard let value = args.value(label) else { return [] }
-    guard case .array(let items) = value else { throw args.error("'\(label):' must be an array of strings") }
-    return items.map(\.plain)
-}
-
-/// A labelled argument's text (`title: "…"`), or "".
-private func plainString(_ args: Arguments, _ label: String) -> String { args.value(label)?.plain ?? "" }
-
-private func pixelRange(_ args: Arguments) throws -> PixelRange {
-    guard let v = args.value("range") else { return .unit }
-    guard case .string(let s) = v, let range = PixelRange(rawValue: s) else { throw args.error("'range:' is \"unit\" ([0, 1]) or \"symmetric\" ([-1, 1])") }
-    return range
-}
-
-/// An array of numbers or a tensor as Doubles.
-func numbers(_ value: Value, what: String) throws -> [Double] {
-    if case .array(let items) = value { return try items.map { try toNumber($0, what: what) } }
-    return try toTensor(value, what: what).scalars.map(Double.init)
+/// A series of a plot (already checked to be numbers) as Doubles.
+private func seriesNumbers(_ value: Value) -> [Double] {
+    guard case .array(let items) = value else { return [] }
+    return items.compactMap { if case .number(let n) = $0 { n } else { nil } }
 }

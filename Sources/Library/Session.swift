@@ -22,7 +22,7 @@ public final class Session {
         interpreter.output = { [unowned self] in self.emit(text: $0) }
         for builtin in builtins {
             interpreter.builtins[builtin.name] = .builtin(BuiltinFunction(name: builtin.name) { [unowned self] args in
-                try builtin.body(args, self)
+                try builtin.body(builtin.signature.bind(args), self)
             })
         }
         interpreter.members = { value, name, location in try Session.member(of: value, name, at: location) }
@@ -59,9 +59,9 @@ public final class Session {
                                   hint: suggestion(for: name, among: tensorMembers.map(\.name)).map { "did you mean '\($0)'?" })
             }
             if member.isProperty {
-                return try member.body(t, Arguments(positional: [], labeled: [], location: location, function: name))
+                return try member.body(t, member.signature.bind(Arguments(positional: [], labeled: [], location: location, function: name)))
             }
-            return .builtin(BuiltinFunction(name: name) { args in try member.body(t, args) })
+            return .builtin(BuiltinFunction(name: name) { args in try member.body(t, member.signature.bind(args)) })
         case .object(let object as Record):
             guard let field = object.fields.first(where: { $0.name == name }) else {
                 throw ScriptError(.runtime, "\(object.typeName) has no field '\(name)'", at: location,
@@ -71,46 +71,4 @@ public final class Session {
         default: return nil
         }
     }
-
-    /// Help for a builtin, a tensor member or a variable.
-    public func help(_ name: String) -> String {
-        let bare = name.hasPrefix(".") ? String(name.dropFirst()) : name
-        if let b = Session.builtinsByName[bare] { return b.help }
-        if let m = Session.membersByName[bare] { return m.help }
-        if let v = interpreter.variable(bare) {
-            if case .tensor(let t) = v { return "\(bare): Tensor \(t.shape)" }
-            return "\(bare): \(v.typeName)"
-        }
-        let hint = suggestion(for: bare, among: builtins.map(\.name) + tensorMembers.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
-        return "no builtin, method or variable named '\(bare)'\(hint); `:help` lists them all"
-    }
-
-    /// Every builtin by topic, one line each.
-    public var helpIndex: String {
-        Builtin.Topic.allCases.map { topic in
-            "\(topic.rawValue):\n" + builtins.filter { $0.topic == topic }.map { "  \($0.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.doc)" }.joined(separator: "\n")
-        }.joined(separator: "\n\n") + "\n\nTensor properties and methods: " + tensorMembers.map(\.name).joined(separator: ", ")
-    }
-
-    /// Names for tab completion: variables, builtins and (after a dot) tensor members.
-    public func completions(for prefix: String, afterDot: Bool) -> [String] {
-        let pool = afterDot ? tensorMembers.map(\.name) : interpreter.names
-        return Array(Set(pool.filter { $0.hasPrefix(prefix) && $0 != "_" })).sorted()
-    }
-}
-
-/// The reference page of every builtin and tensor member, drawn from the tables.
-public func referencePage() -> String {
-    var page = "# Builtins reference\n\nGenerated from the builtins table (`normlab docs`); `help(\"name\")` shows the same in the REPL.\n"
-    for topic in Builtin.Topic.allCases {
-        page += "\n## \(topic.rawValue)\n"
-        for b in builtins where b.topic == topic {
-            page += "\n### `\(b.name)`\n\n`\(b.signature)`\n\n\(b.doc)\n\n```swift\n\(b.example)\n```\n"
-        }
-    }
-    page += "\n## Tensor properties and methods\n"
-    for m in tensorMembers {
-        page += "\n### `.\(m.name)`\n\n`\(m.signature)`\n\n\(m.doc)\n\n```swift\n\(m.example)\n```\n"
-    }
-    return page
 }

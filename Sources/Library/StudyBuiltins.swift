@@ -8,8 +8,15 @@ import Script
 
 /// Builtins of lesson 5: a live training run of a variant, and the metrics the experiment uses.
 let studyBuiltins: [Builtin] = [
-    Builtin("train_gan", "train_gan(_ variant: \"plain\" or \"sn\" or \"adain\" or \"sn+adain\", iterations: Int = 150, size: Int = 32, width: Int = 64, faces: Int = 2000, every: Int = 50, data: String = \"synth\") -> GANRun",
-            .study, """
+    Builtin("train_gan", [.positional("variant", .choice(Variant.allCases.map(\.rawValue)),
+                                      "\"plain\", \"sn\" (spectral-norm critic), \"adain\" (AdaIN generator) or \"sn+adain\""),
+                          .labelled("iterations", .int, default: 150, "generator steps"),
+                          .labelled("size", .int, default: 32, "the image side: 8, 16, 32, 64 or 128"),
+                          .labelled("width", .int, default: 64, "the generator's channels at 4×4 (≥ 8); the critic's first layer has width/4"),
+                          .labelled("faces", .int, default: 2000, "how many training images"),
+                          .labelled("every", .int, default: 50, "show samples every this many iterations"),
+                          .labelled("data", .string, default: "synth", "\"synth\", or the path of a CelebA directory or image folder")],
+            returns: "GANRun", .study, """
             Trains a variant of the study with WGAN-GP (λ = 10, 5 critic steps, Adam 1e-4, β = (0, 0.9)) on synthetic faces \
             or a CelebA/image folder, showing 16 samples every `every` iterations. `width` is the generator's channels at 4×4 \
             (the critic's first layer has width/4); the experiment uses 256. Ctrl-C stops it and keeps what was trained. \
@@ -17,27 +24,18 @@ let studyBuiltins: [Builtin] = [
             generator_loss, sigmas (σ̂ per SN layer), layer_sigmas (σ of each critic layer as used), seconds.
             """,
             example: "train_gan(\"sn\", iterations: 2, size: 8, width: 16, faces: 16, every: 2).layer_sigmas") { args, session in
-        try args.allow(["iterations", "size", "width", "faces", "every", "data"])
-        guard let variant = Variant(rawValue: try args.string(0)) else {
-            throw args.error("the variants are \"plain\", \"sn\", \"adain\" and \"sn+adain\"")
-        }
+        let variant = args.choice("variant", as: Variant.self)
         var config = TrainingConfiguration()
         config.variant = variant
-        config.iterations = max(1, try args.optionalInt("iterations") ?? 150)
-        config.resolution = try args.optionalInt("size") ?? 32
+        config.iterations = max(1, args.int("iterations"))
+        config.resolution = args.int("size")
         guard [8, 16, 32, 64, 128].contains(config.resolution) else { throw args.error("'size:' is 8, 16, 32, 64 or 128") }
-        let width = try args.optionalInt("width") ?? 64
+        let width = args.int("width")
         guard width >= 8 else { throw args.error("'width:' must be at least 8") }
         (config.generatorWidth, config.criticWidth) = (width, max(4, width / 4))
-        let count = max(2, try args.optionalInt("faces") ?? 2000)
-        let every = max(1, try args.optionalInt("every") ?? 50)
-        let source: String
-        switch args.value("data") {
-        case nil: source = "synth"
-        case .string(let path)?: source = path
-        default: throw args.error("'data:' is \"synth\" or the path of a CelebA directory or image folder")
-        }
-        let images = try TrainingData.load(source, count: count, size: config.resolution).images
+        let count = max(2, args.int("faces"))
+        let every = max(1, args.int("every"))
+        let images = try TrainingData.load(args.string("data"), count: count, size: config.resolution).images
         config.batchSize = min(64, images.shape[0])
         // The global stream is the lesson's: the run seeds its own and gives it back.
         let saved = Runtime.generatorState
@@ -75,47 +73,51 @@ let studyBuiltins: [Builtin] = [
             ("seconds", .number(seconds())),
         ]))
     },
-    Builtin("pair_distance", "pair_distance(_ images: Tensor, pairs: Int = 2000) -> Number", .study,
+    Builtin("pair_distance", [.positional("images", .tensor, "a batch [N, …] of at least two images"),
+                              .labelled("pairs", .int, default: 2000, "how many random pairs to average")],
+            returns: "Number", .study,
             "The mean distance between random pairs of distinct images (root mean square over pixels): the spread of a set. A collapsed generator scores near 0.",
             example: "pair_distance(faces(8, size: 8), pairs: 10)") { args, _ in
-        try args.allow(["pairs"])
-        let images = try args.tensor(0)
+        let images = args.tensor("images")
         guard images.rank >= 2, images.shape[0] >= 2 else { throw args.error("needs at least two images [N, …], got \(images.shape)") }
-        return .number(try meanPairDistance(images, pairs: max(1, try args.optionalInt("pairs") ?? 2000)))
+        return .number(try meanPairDistance(images, pairs: max(1, args.int("pairs"))))
     },
-    Builtin("ndb", "ndb(_ real: Tensor, _ generated: Tensor, bins: Int = 20) -> (different, bins, real_shares, generated_shares)", .study,
+    Builtin("ndb", [.positional("real", .tensor, "real images [N, C, H, W]"), .positional("generated", .tensor, "generated images of the same size"),
+                    .labelled("bins", .int, default: 20, "how many k-means bins of the real images")],
+            returns: "(different, bins, real_shares, generated_shares)", .study,
             "The NDB test: k-means bins of the real images; a bin is different when the share of generated images in it differs from the real share (two-sample z-test, 5%).",
             example: "ndb(faces(40, size: 8), faces(40, size: 8, seed: 1), bins: 4).different") { args, _ in
-        try args.allow(["bins"])
-        let (real, generated) = (try args.tensor(0), try args.tensor(1))
+        let (real, generated) = (args.tensor("real"), args.tensor("generated"))
         guard real.rank == 4, generated.rank == 4, Array(real.shape.dims.dropFirst()) == Array(generated.shape.dims.dropFirst()) else {
             throw args.error("needs two batches of images [N, C, H, W] of one size, got \(real.shape) and \(generated.shape)")
         }
-        let bins = try NDBBins(real: real, bins: args.optionalInt("bins") ?? 20)
+        let bins = try NDBBins(real: real, bins: args.int("bins"))
         return .object(Record("NDB", [("different", .number(Double(try bins.statisticallyDifferentBins(generated)))),
                                       ("bins", .number(Double(bins.realShares.count))),
                                       ("real_shares", .array(bins.realShares.map { .number($0) })),
                                       ("generated_shares", .array(try bins.shares(generated).map { .number($0) }))]))
     },
-    Builtin("swd", "swd(_ a: Tensor, _ b: Tensor) -> Number", .study,
+    Builtin("swd", [.positional("a", .tensor, "images [N, 3, H, W]"), .positional("b", .tensor, "images of the same size")],
+            returns: "Number", .study,
             "The sliced Wasserstein distance (×10³) between two batches of images [N, 3, H, W], ProGAN's recipe: Laplacian-pyramid patches, random projections.",
             example: "swd(faces(8, size: 16), faces(8, size: 16, seed: 1))") { args, _ in
-        try args.allow([])
-        return .number(try Evaluator.slicedWasserstein(args.tensor(0), args.tensor(1)))
+        .number(try Evaluator.slicedWasserstein(args.tensor("a"), args.tensor("b")))
     },
-    Builtin("attribute_classifier", "attribute_classifier(size: Int = 32, faces: Int = 4000, steps: Int = 400) -> (names, accuracy, frequencies)", .study,
+    Builtin("attribute_classifier", [.labelled("size", .int, default: 32, "the image side: 8, 16, 32, 64 or 128"),
+                                     .labelled("faces", .int, default: 4000, "how many labelled faces to train on"),
+                                     .labelled("steps", .int, default: 400, "training steps")],
+            returns: "(names, accuracy, frequencies)", .study,
             "Trains the critic-shaped classifier of the 11 attributes on labelled synthetic faces of another seed. `frequencies(images)` gives the share of images it finds each attribute in.",
             example: "attribute_classifier(size: 8, faces: 32, steps: 2).names") { args, _ in
-        try args.allow(["size", "faces", "steps"])
-        let size = try args.optionalInt("size") ?? 32
+        let size = args.int("size")
         guard [8, 16, 32, 64, 128].contains(size) else { throw args.error("'size:' is 8, 16, 32, 64 or 128") }
-        let (classifier, accuracy) = try AttributeClassifier.forSyntheticFaces(resolution: size, count: max(8, try args.optionalInt("faces") ?? 4000),
-                                                                              steps: max(1, try args.optionalInt("steps") ?? 400))
+        let (classifier, accuracy) = try AttributeClassifier.forSyntheticFaces(resolution: size, count: max(8, args.int("faces")),
+                                                                              steps: max(1, args.int("steps")))
         let frequencies = BuiltinFunction(name: "frequencies") { call in
-            try call.allow([])
-            let images = try call.tensor(0)
+            let args = try frequenciesSignature.bind(call)
+            let images = args.tensor("images")
             guard images.rank == 4, images.shape[1] == 3, images.shape[2] == size, images.shape[3] == size else {
-                throw call.error("the classifier reads images [N, 3, \(size), \(size)], got \(images.shape)")
+                throw args.error("the classifier reads images [N, 3, \(size), \(size)], got \(images.shape)")
             }
             return .array(try classifier.frequencies(images).map { .number($0) })
         }
@@ -123,3 +125,7 @@ let studyBuiltins: [Builtin] = [
                                                       ("accuracy", .array(accuracy.map { .number($0) })), ("frequencies", .builtin(frequencies))]))
     },
 ]
+
+/// The classifier's method: the share of images in which it finds each attribute.
+private let frequenciesSignature = Signature(name: "frequencies", receiver: "classifier",
+                                             parameters: [.positional("images", .tensor, "images [N, 3, size, size] in [−1, 1]")], returns: "[Number]")

@@ -95,9 +95,14 @@ public final class ReLU: Layer {
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try relu(x) }
 }
 
+/// The negative slope of the critic's leaky ReLU: 0.2, as in DCGAN and the WGAN-GP and
+/// spectral-norm papers' critics (PyTorch's F.leaky_relu defaults to 0.01). The critic, this
+/// layer's default and the `leaky_relu` builtin's default all read it.
+public let criticLeakySlope: Float = 0.2
+
 public final class LeakyReLU: Layer {
     public let slope: Float
-    public init(slope: Float = 0.2) { self.slope = slope }
+    public init(slope: Float = criticLeakySlope) { self.slope = slope }
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try leakyRelu(x, slope: slope) }
 }
 

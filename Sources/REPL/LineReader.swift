@@ -1,5 +1,6 @@
 import CEditLine
 import Foundation
+import Library
 import Script
 #if canImport(Glibc)
 import Glibc
@@ -38,12 +39,13 @@ public final class EditLineReader: LineReader {
     let history: OpaquePointer
     var event = HistEvent()
     let historyFile: String
-    let complete: (_ line: String, _ cursor: Int) -> (replacement: String, start: Int, candidates: [String])
+    /// Completes the text before the cursor.
+    let complete: (_ before: String) -> Completion
     /// The prompt libedit asks for through a C callback.
     nonisolated(unsafe) static var prompt = strdup("> ")
     nonisolated(unsafe) static weak var current: EditLineReader?
 
-    public init?(historyFile: String, complete: @escaping (String, Int) -> (replacement: String, start: Int, candidates: [String])) {
+    public init?(historyFile: String, complete: @escaping (String) -> Completion) {
         // libedit decides at init whether input is UTF-8.
         setlocale(LC_ALL, "")
         guard let e = el_init("normlab", nl_stdin(), nl_stdout(), nl_stderr()), let h = history_init() else { return nil }
@@ -99,13 +101,15 @@ public final class EditLineReader: LineReader {
         guard let info = el_line(e)?.pointee, let start = info.buffer else { return UInt8(CC_ERROR) }
         let before = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self),
                                                           count: info.cursor - start), as: UTF8.self)
-        let (replacement, wordStart, candidates) = complete(before, before.count)
-        let typed = before.count - wordStart
+        let completion = complete(before)
+        let candidates = completion.candidates
+        let replacement = candidates.count == 1 ? candidates[0] : completion.common
+        let typed = before.count - completion.start
         if replacement.count > typed {
             el_insertstr(e, String(replacement.dropFirst(typed)))
         }
         if candidates.count > 1 && replacement.count <= typed {
-            print("\n" + candidates.joined(separator: "  "))
+            print("\n" + candidates.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "  "))
             return UInt8(CC_REDISPLAY)
         }
         return UInt8(CC_REFRESH)

@@ -250,26 +250,20 @@ public func lessonPath(_ argument: String) throws -> String {
     return directory + "/" + file
 }
 
-/// Tab completion: the word before the cursor, completed from variables, builtins, commands,
-/// lesson files after `:load`, and tensor methods after a dot.
-public func completions(in session: Session, line: String) -> (replacement: String, start: Int, candidates: [String]) {
+/// Tab completion of the text before the cursor: `:` commands, lesson files after `:load`,
+/// and everything else as the session completes code (names, members, labels).
+public func completions(in session: Session, line: String) -> Completion {
     let characters = Array(line)
-    var start = characters.count
-    while start > 0, characters[start - 1].isLetter || characters[start - 1].isNumber || characters[start - 1] == "_" || characters[start - 1] == ":" { start -= 1 }
-    let word = String(characters[start...])
-    var candidates: [String]
-    if word.hasPrefix(":") {
-        candidates = REPL.commands.map { ":" + $0.0 }.filter { $0.hasPrefix(word) }
-    } else if line.hasPrefix(":load ") {
-        candidates = ((try? FileManager.default.contentsOfDirectory(atPath: lessonsDirectory())) ?? []).filter { $0.hasSuffix(".md") && $0.hasPrefix(word) }.sorted()
-            .map { lessonsDirectory() + "/" + $0 }
-        return (candidates.count == 1 ? candidates[0] : word, start, candidates)
-    } else {
-        let afterDot = start > 0 && characters[start - 1] == "."
-        candidates = session.completions(for: word, afterDot: afterDot)
+    if line.hasPrefix(":") && !line.contains(" ") {
+        return Completion(start: 0, candidates: REPL.commands.map { ":" + $0.0 }.filter { $0.hasPrefix(line) })
     }
-    guard let first = candidates.first else { return (word, start, []) }
-    var common = first
-    for c in candidates.dropFirst() { while !c.hasPrefix(common) { common.removeLast() } }
-    return (candidates.count == 1 ? first : common, start, candidates)
+    if line.hasPrefix(":load ") {
+        var start = characters.count
+        while start > 0, characters[start - 1].isLetter || characters[start - 1].isNumber || characters[start - 1] == "_" { start -= 1 }
+        let word = String(characters[start...])
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: lessonsDirectory())) ?? []).filter { $0.hasSuffix(".md") && $0.hasPrefix(word) }.sorted()
+            .map { lessonsDirectory() + "/" + $0 }
+        return Completion(start: start, candidates: candidates)
+    }
+    return session.complete(line)
 }

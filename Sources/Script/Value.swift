@@ -102,33 +102,4 @@ public struct Arguments {
     public init(positional: [Value], labeled: [(label: String, value: Value)], location: Location, function: String) {
         (self.positional, self.labeled, self.location, self.function) = (positional, labeled, location, function)
     }
-
-    public func error(_ message: String, hint: String? = nil) -> ScriptError {
-        ScriptError(.runtime, "\(function): \(message)", at: location, hint: hint)
-    }
-
-    /// The labelled argument `label`, if given.
-    public func value(_ label: String) -> Value? { labeled.first { $0.label == label }?.value }
-
-    /// Positional argument `index` (or the labelled one), required.
-    public func required(_ index: Int, _ label: String? = nil) throws -> Value {
-        if let label, let v = value(label) { return v }
-        guard index < positional.count else {
-            throw error("missing argument \(label.map { "'\($0):'" } ?? "\(index + 1)")")
-        }
-        return positional[index]
-    }
-
-    public func optional(_ index: Int, _ label: String? = nil) -> Value? {
-        if let label, let v = value(label) { return v }
-        return index < positional.count ? positional[index] : nil
-    }
-
-    /// Rejects labels the function does not take, with the closest one as a hint.
-    public func allow(_ labels: [String]) throws {
-        for (label, _) in labeled where !labels.contains(label) {
-            throw error("no argument labelled '\(label):'", hint: suggestion(for: label, among: labels).map { "did you mean '\($0):'?" }
-                            ?? (labels.isEmpty ? "it takes no labelled arguments" : "it takes " + labels.map { "\($0):" }.joined(separator: ", ")))
-        }
-    }
 }

@@ -18,7 +18,7 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
     let history = ProcessInfo.processInfo.environment["NORMLAB_HISTORY"]
         ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.normlab_history" } ?? ".normlab_history")
     var reader: LineReader = PlainReader()
-    if interactive, let editing = EditLineReader(historyFile: history, complete: { line, _ in completions(in: session, line: line) }) {
+    if interactive, let editing = EditLineReader(historyFile: history, complete: { completions(in: session, line: $0) }) {
         reader = editing
     }
     let repl = REPL(notebook: notebook, reader: reader, interactive: interactive, strict: strict)

@@ -36,7 +36,7 @@ final class BuiltinTests: XCTestCase {
         let session = Session(output: { _ in })
         let page = referencePage()
         for b in builtins {
-            XCTAssertTrue(session.help(b.name).hasPrefix(b.signature), b.name)
+            XCTAssertTrue(session.help(b.name).hasPrefix(b.signature.text), b.name)
             XCTAssertTrue(page.contains("### `\(b.name)`"), b.name)
             XCTAssertFalse(b.doc.isEmpty || b.example.isEmpty, b.name)
         }
@@ -52,7 +52,7 @@ final class BuiltinTests: XCTestCase {
         XCTAssertEqual(output, ["3", "3"])
         XCTAssertThrowsError(try session.run("zeros(2, 3).mean(axis: [1])")) {
             let e = $0 as! ScriptError
-            XCTAssertEqual(e.message, "mean: no argument labelled 'axis:'")
+            XCTAssertEqual(e.message, "mean: no parameter labelled 'axis:'")
             XCTAssertEqual(e.hint, "did you mean 'axes:'?")
         }
         XCTAssertThrowsError(try session.run("check(close(tensor([1]), tensor([1.1])), \"nearly one\")")) {
@@ -77,9 +77,103 @@ final class BuiltinTests: XCTestCase {
     func testCompletionsDrawFromTheTables() throws {
         let session = Session(output: { _ in })
         try session.run("let weights = zeros(2)")
-        XCTAssertEqual(session.completions(for: "wei", afterDot: false), ["weights"])
-        XCTAssertEqual(session.completions(for: "sha", afterDot: true), ["shape"])
-        XCTAssertTrue(session.completions(for: "power", afterDot: false).contains("power_iteration"))
+        XCTAssertEqual(session.complete("wei"), Completion(start: 0, candidates: ["weights"]))
+        XCTAssertEqual(session.complete("weights.sha"), Completion(start: 8, candidates: ["shape"]))
+        XCTAssertTrue(session.complete("power").candidates.contains("power_iteration"))
+    }
+
+    /// Inside a call's parentheses Tab offers the labels the callee declares and that are not
+    /// yet given: a builtin's, a tensor method's, a function written in the session.
+    func testCompletionOffersTheLabelsOfTheCallBeingWritten() throws {
+        let session = Session(output: { _ in })
+        try session.run("let x = ones(1, 1, 4, 4)\nfunc f(_ a: Float, scale: Float = 1) -> Float { return a * scale }")
+        XCTAssertEqual(session.complete("conv2d(x, x, st"), Completion(start: 13, candidates: ["stride: "]))
+        XCTAssertEqual(session.complete("conv_transpose2d(x, x, stride: 2, ").candidates, ["bias: ", "padding: ", "outputPadding: "])
+        // Labels first, then the names that an argument could also start with.
+        XCTAssertEqual(session.complete("grad(of: x.sum(), wrt: x, cr").candidates, ["createGraph: "])
+        XCTAssertEqual(session.complete("grad(of: x.sum(), wrt: x, co").candidates, ["conv2d", "conv_transpose2d", "cos"])
+        XCTAssertEqual(session.complete("x.sum(ke").candidates, ["keepDims: "])
+        XCTAssertEqual(session.complete("print(x.mean(axes: [1], k").candidates, ["keepDims: "])
+        XCTAssertEqual(session.complete("f(2, sc").candidates, ["scale: ", "scatter"])
+        XCTAssertEqual(session.complete("print(\"power_it").candidates, [], "no names inside a string")
+    }
+}
+
+/// Every builtin's parameters are declared once; the checking of a call comes from them.
+final class ArgumentCheckingTests: XCTestCase {
+    func message(_ source: String) -> (message: String, hint: String?) {
+        do {
+            try Session(output: { _ in }).run(source)
+            return ("no error", nil)
+        } catch let e as ScriptError {
+            return (e.message, e.hint)
+        } catch {
+            return ("\(error)", nil)
+        }
+    }
+
+    /// Issue 18 item 12: extra positional arguments were ignored.
+    func testExtraPositionalArgumentsAreRefused() {
+        XCTAssertEqual(message("exp(1, 2)").message, "exp: takes 1 argument without a label (x), got 2")
+        XCTAssertEqual(message("ones(2, 3).sum(1)").message, "sum: takes no arguments without a label, got 1")
+        XCTAssertEqual(message("ones(2, 3).sum(1)").hint, "usage: x.sum(axes: (Int or [Int])? = nil, keepDims: Bool = false) -> Tensor")
+        XCTAssertEqual(message("zeros(2, 3).transposed(0, 5)").message, "transposed: takes no arguments without a label, got 2")
+    }
+
+    func testEachMistakeNamesTheBuiltinAndTheParameter() {
+        XCTAssertEqual(message("conv2d(ones(1, 1, 3, 3), ones(1, 1, 3, 3), strid: 2)").message, "conv2d: no parameter labelled 'strid:'")
+        XCTAssertEqual(message("conv2d(ones(1, 1, 3, 3), ones(1, 1, 3, 3), strid: 2)").hint, "did you mean 'stride:'?")
+        XCTAssertEqual(message("linspace(0, 1)").message, "linspace: missing argument 'count:'")
+        XCTAssertEqual(message("linspace(0, 1)").hint, "usage: linspace(_ start: Number, _ end: Number, count: Int) -> Tensor")
+        XCTAssertEqual(message("sigma_max()").message, "sigma_max: missing argument 1 (W)")
+        XCTAssertEqual(message("round(\"a\")").message, "round: argument 1 (x) must be a number, got \"a\"")
+        XCTAssertEqual(message("faces(2, size: [1])").message, "faces: 'size:' must be a whole number, got an Array")
+        XCTAssertEqual(message("faces(2.5)").message, "faces: argument 1 (count) must be a whole number, got a Number")
+        XCTAssertEqual(message("show(rand(3, 2, 2), range: \"unt\")").message, "show: 'range:' must be \"unit\" or \"symmetric\", got \"unt\"")
+        XCTAssertEqual(message("show(rand(3, 2, 2), range: \"unt\")").hint, "did you mean \"unit\"?")
+        XCTAssertEqual(message("exp(x: 1)").hint, "x is written without a label; usage: exp(_ x: Tensor or Number) -> same as x")
+        XCTAssertEqual(message("grad(of: ones(1), wrt: ones(1), seed: ones(1), seed: ones(1))").message, "grad: 'seed:' is given twice")
+        XCTAssertEqual(message("tensor([[1, 2], [3]])").message, "tensor: argument 1 (values): the rows have different shapes ([2], [1])")
+        XCTAssertEqual(message("ones(2).sum(axes: 0).shape").message, "no error")
+    }
+
+    /// The signature help shows is the one calls are checked against: every label it accepts.
+    func testSignaturesShowEveryAcceptedLabel() {
+        let session = Session(output: { _ in })
+        XCTAssertTrue(session.help("grad").hasPrefix("grad(of y: Tensor, wrt x: Tensor or [Tensor], createGraph: Bool = false, seed: Tensor? = nil)"))
+        XCTAssertTrue(session.help("power_iteration").contains("order: \"classic\" or \"parametrization\" = \"classic\""))
+        XCTAssertTrue(session.help("conv_transpose2d").contains("outputPadding: Int = 0"))
+        XCTAssertTrue(session.help("conv_transpose2d").contains("(also accepted: output_padding:)"))
+        XCTAssertTrue(session.helpIndex.contains("camelCase"))
+        for signature in builtins.map(\.signature) + tensorMembers.map(\.signature) {
+            for p in signature.parameters { XCTAssertFalse(p.doc.isEmpty, "\(signature.name)'s \(p.name) has a doc") }
+        }
+    }
+
+    /// PyTorch's output_padding: is an alias of the canonical outputPadding:, with the same result.
+    func testTheAliasMeansTheCanonicalLabel() throws {
+        var output: [String] = []
+        let session = Session(output: { output.append($0) })
+        try session.run("conv_transpose2d(ones(1, 2, 4, 4), ones(2, 3, 4, 4), stride: 2, padding: 1, outputPadding: 1).shape")
+        try session.run("conv_transpose2d(ones(1, 2, 4, 4), ones(2, 3, 4, 4), stride: 2, padding: 1, output_padding: 1).shape")
+        XCTAssertEqual(output, ["[1, 3, 9, 9]", "[1, 3, 9, 9]"])
+    }
+
+    /// One answer for leaky ReLU's slope: the builtin's default is the critic's.
+    func testLeakyReluDefaultIsTheCriticSlope() throws {
+        var output: [String] = []
+        let session = Session(output: { output.append($0) })
+        try session.run("leaky_relu(tensor([-1]))")
+        XCTAssertEqual(output, ["[-0.2]"])
+        XCTAssertTrue(Session(output: { _ in }).help("leaky_relu").hasPrefix("leaky_relu(_ x: Tensor, slope: Number = 0.2)"))
+    }
+
+    /// A single array stands for the whole of a variadic parameter: zeros([2, 3]), plot(run.sigmas).
+    func testOneArrayFillsAVariadicParameter() throws {
+        var output: [String] = []
+        let session = Session(output: { output.append($0) })
+        try session.run("zeros([2, 3]).shape\nzeros(2, 3).shape\nones(4).reshaped([2, -1]).shape\nzeros(2, 3, 4).permuted(2, 0, 1).shape")
+        XCTAssertEqual(output, ["[2, 3]", "[2, 3]", "[2, 2]", "[4, 2, 3]"])
     }
 }
 
