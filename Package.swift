@@ -27,7 +27,8 @@ let kernelSettings: [SwiftSetting] = cpuFlags
     : []
 
 /// The AVX-512 micro-kernel alone, in a target compiled for AVX-512 so that its instructions
-/// appear nowhere else; it runs only where the CPU has AVX-512. With the prefetch hint it uses (header only: Swift has none).
+/// appear nowhere else; it runs only where CPUID says the CPU has AVX-512 and XGETBV that the
+/// OS saves its registers. With the prefetch hint it uses (header only: Swift has none).
 let avx512Targets: [Target] = cpuFlags ? [
     .systemLibrary(name: "CPrefetch"),
     .target(name: "SIMDKernelsAVX512", dependencies: ["CPrefetch"],
@@ -55,10 +56,12 @@ let package = Package(
 
         // The fast kernels on raw pointers (GEMM, convolution, elementwise), in their own target
         // so that only they get the CPU flags (`kernelSettings`).
-        .target(name: "SIMDKernels", dependencies: cpuFlags ? ["SIMDKernelsAVX512"] : [], swiftSettings: kernelSettings),
+        .target(name: "SIMDKernels", dependencies: ["CPlatform"] + (cpuFlags ? ["SIMDKernelsAVX512"] : []), swiftSettings: kernelSettings),
+        // What differs between Linux and macOS, and the CPU's features (CPUID, XGETBV), in C.
+        .target(name: "CPlatform"),
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
-        .target(name: "Engine", dependencies: ["SIMDKernels"], swiftSettings: cpuFlags ? [cpuFlagsDefined] : []),
+        .target(name: "Engine", dependencies: ["SIMDKernels", "CPlatform"], swiftSettings: cpuFlags ? [cpuFlagsDefined] : []),
         // Datasets (CelebA, image folders, synthetic faces, 2-D toys); later models and training.
         .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"]),
         // The lesson language: lexer, parser, evaluator, values (knows Engine only).
@@ -83,7 +86,7 @@ let package = Package(
 
         // Helpers the test targets share: reference vectors, closeness, finite differences.
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "SIMDKernels", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "SIMDKernels", "CPlatform", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         // Fixtures are read by path from the checkout, not bundled as resources.
         .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"], exclude: ["Fixtures"]),

@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 #if NORMLAB_X86_64_V3
+import CPlatform
 import SIMDKernelsAVX512
 #endif
 
@@ -47,19 +48,10 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
 }
 
 #if NORMLAB_X86_64_V3
-/// Whether the CPU and the kernel support AVX-512F (Linux lists only what the OS enabled).
+/// Whether the CPU has the AVX-512 of the 12×32 kernel's target and the OS saves its registers.
 let cpuSupportsAVX512: Bool = {
-    guard let file = fopen("/proc/cpuinfo", "r") else { return false }
-    defer { fclose(file) }
-    var line: UnsafeMutablePointer<CChar>?
-    var capacity = 0
-    defer { free(line) }
-    while getline(&line, &capacity, file) > 0 {
-        guard let line else { break }
-        let text = String(cString: line)
-        if text.hasPrefix("flags") { return text.contains(" avx512f ") && text.contains(" avx512bw ") }
-    }
-    return false
+    let f = nl_cpu_features_detect()
+    return f.avx512f && f.avx512cd && f.avx512bw && f.avx512dq && f.avx512vl && f.osSavesAVX512
 }()
 #endif
 

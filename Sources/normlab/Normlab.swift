@@ -1,4 +1,6 @@
 import ArgumentParser
+import Engine
+import Foundation
 
 @main
 struct Normlab: ParsableCommand {
@@ -13,6 +15,16 @@ struct Normlab: ParsableCommand {
         subcommands: [Start.self, LessonCommand.self, Repl.self, Run.self, Docs.self, DataCommand.self, Train.self, ExperimentCommand.self, Toy.self, Tour.self, Show.self, Bench.self,
                       Figures.self, Version.self],
         defaultSubcommand: Start.self)
+
+    /// Every command starts here: on a CPU that cannot run this build's kernels, a message that
+    /// says what it lacks and how to build for it, before any kernel runs.
+    static func main() {
+        if let reason = SIMDBackend.unsupportedCPU {
+            FileHandle.standardError.write(Data("normlab: \(reason)\n".utf8))
+            Self.exit(withError: ExitCode.failure)
+        }
+        main(nil)
+    }
 }
 
 let normlabVersion = "0.1.0"

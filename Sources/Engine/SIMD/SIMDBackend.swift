@@ -5,7 +5,11 @@ import SIMDKernels
 /// vectorised elementwise ops, threads (`Runtime.threads`). Every kernel is tested against
 /// `ReferenceBackend`.
 public struct SIMDBackend: Backend {
-    public init() {}
+    /// Stops with `unsupportedCPU`'s message on a CPU that cannot run this build's kernels,
+    /// rather than at the first kernel's illegal instruction.
+    public init() {
+        if let reason = Self.unsupportedCPU { fatalError(reason) }
+    }
     public var name: String { "simd" }
 
     public func unary(_ op: UnaryOp, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
