@@ -7,14 +7,23 @@ final class Environment {
     let parent: Environment?
     init(parent: Environment?) { self.parent = parent }
 
-    func lookup(_ name: String) -> (value: Value, mutable: Bool)? { variables[name] ?? parent?.lookup(name) }
+    /// The scopes from this one out to the globals.
+    var chain: UnfoldSequence<Environment, (Environment?, Bool)> { sequence(first: self) { $0.parent } }
 
-    func assign(_ name: String, _ value: Value) -> Bool {
-        if variables[name] != nil { variables[name]!.value = value; return true }
-        return parent?.assign(name, value) ?? false
+    func lookup(_ name: String) -> (value: Value, mutable: Bool)? {
+        for scope in chain { if let found = scope.variables[name] { return found } }
+        return nil
     }
 
-    var allNames: [String] { Array(variables.keys) + (parent?.allNames ?? []) }
+    func assign(_ name: String, _ value: Value) -> Bool {
+        for scope in chain where scope.variables[name] != nil {
+            scope.variables[name]!.value = value
+            return true
+        }
+        return false
+    }
+
+    var allNames: [String] { chain.flatMap { $0.variables.keys } }
 }
 
 /// Set from a signal handler (Ctrl-C); long computations check it between operations.
@@ -37,7 +46,8 @@ public final class Interpreter {
     /// Where `print` writes.
     public var output: (String) -> Void = { print($0) }
     public let interrupt: InterruptFlag
-    var depth = 0
+    /// The user functions being called, innermost last (for the recursion-depth error).
+    var calls: [String] = []
 
     public init(interrupt: InterruptFlag = InterruptFlag()) { self.interrupt = interrupt }
 
@@ -96,15 +106,17 @@ public final class Interpreter {
         return .normal
     }
 
+    // Each statement and expression with more than a line of work has a function of its own:
+    // recursion passes through `execute` and `evaluate`, and small frames there let a program
+    // nest (and recurse) deeper in the same stack.
     func execute(_ statement: Statement, in env: Environment) throws -> Flow {
+        try checkStack(at: statement.location)
         switch statement {
-        case let .declaration(name, mutable, value, location):
+        case let .declaration(name, mutable, value, _):
             // Declaring a name again replaces it, as in the Swift REPL: re-running a cell works.
-            _ = location
             env.variables[name] = (try evaluate(value, in: env), mutable)
-        case let .assignment(target, op, valueExpression, location):
-            let value = try evaluate(valueExpression, in: env)
-            try assign(target, op: op, value, in: env, at: location)
+        case let .assignment(target, op, value, location):
+            try assign(target, op: op, evaluate(value, in: env), in: env, at: location)
         case let .function(name, parameters, body, _):
             env.variables[name] = (.function(UserFunction(name: name, parameters: parameters, body: body, closure: env)), false)
         case let .ifElse(condition, then, otherwise, _):
@@ -114,25 +126,9 @@ public final class Interpreter {
                 return try execute(otherwise, in: Environment(parent: env))
             }
         case let .forIn(name, sequence, body, location):
-            for element in try elements(of: evaluate(sequence, in: env), at: sequence.location) {
-                try checkInterrupt(at: location)
-                let scope = Environment(parent: env)
-                scope.variables[name] = (element, false)
-                switch try execute(body, in: scope) {
-                case .broke: return .normal
-                case .returned(let v): return .returned(v)
-                case .normal, .continued: continue
-                }
-            }
+            return try forLoop(name, in: sequence, body, at: location, env)
         case let .whileLoop(condition, body, location):
-            while try truth(evaluate(condition, in: env), at: condition.location) {
-                try checkInterrupt(at: location)
-                switch try execute(body, in: Environment(parent: env)) {
-                case .broke: return .normal
-                case .returned(let v): return .returned(v)
-                case .normal, .continued: continue
-                }
-            }
+            return try whileLoop(condition, body, at: location, env)
         case let .returnValue(value, _):
             return .returned(try value.map { try evaluate($0, in: env) } ?? .none)
         case .breakLoop:
@@ -145,7 +141,38 @@ public final class Interpreter {
         return .normal
     }
 
-    func assign(_ target: Expression, op: String, _ value: Value, in env: Environment, at location: Location) throws {
+    func forLoop(_ name: String, in sequence: Expression, _ body: [Statement], at location: Location, _ env: Environment) throws -> Flow {
+        var flow = Flow.normal
+        try forEachElement(of: evaluate(sequence, in: env), at: sequence.location) { element in
+            try checkInterrupt(at: location)
+            let scope = Environment(parent: env)
+            scope.variables[name] = (element, false)
+            switch try execute(body, in: scope) {
+            case .broke: return false
+            case .returned(let v): flow = .returned(v); return false
+            case .normal, .continued: return true
+            }
+        }
+        return flow
+    }
+
+    func whileLoop(_ condition: Expression, _ body: [Statement], at location: Location, _ env: Environment) throws -> Flow {
+        while try truth(evaluate(condition, in: env), at: condition.location) {
+            try checkInterrupt(at: location)
+            switch try execute(body, in: Environment(parent: env)) {
+            case .broke: return .normal
+            case .returned(let v): return .returned(v)
+            case .normal, .continued: continue
+            }
+        }
+        return .normal
+    }
+
+    func assign(_ target: Expression, op: AssignmentOperator, _ value: Value, in env: Environment, at location: Location) throws {
+        func combined(_ old: Value) throws -> Value {
+            guard case .compound(let binaryOp) = op else { return value }
+            return try binary(binaryOp, old, value, at: location)
+        }
         switch target {
         case let .variable(name, l):
             guard let existing = env.lookup(name) else {
@@ -154,114 +181,138 @@ public final class Interpreter {
             guard existing.mutable else {
                 throw ScriptError(.runtime, "cannot assign to '\(name)': it was declared with 'let'", at: l, hint: "declare it with 'var' to change it")
             }
-            let new = op == "=" ? value : try binary(String(op.dropLast()), existing.value, value, at: location)
-            _ = env.assign(name, new)
-        case let .subscripted(base, arguments, l):
-            guard case .variable(let name, _) = base, let existing = env.lookup(name), case .array(var items) = existing.value else {
+            _ = env.assign(name, try combined(existing.value))
+        case let .postfix(.variable(name, _), suffixes):
+            guard suffixes.count == 1, case let .subscripted(arguments, l) = suffixes[0],
+                  let existing = env.lookup(name), case .array(var items) = existing.value else {
                 throw ScriptError(.runtime, "only array elements can be assigned with [ ]; a tensor is a value, build a new one",
-                                  at: l, hint: "for example: x = where(mask, newValues, x)")
+                                  at: target.location, hint: "for example: x = where(mask, newValues, x)")
             }
             guard existing.mutable else { throw ScriptError(.runtime, "cannot change '\(name)': it was declared with 'let'", at: l) }
             guard arguments.count == 1, case .number(let n) = try evaluate(arguments[0].value, in: env) else {
                 throw ScriptError(.runtime, "an array index must be one number", at: l)
             }
             let index = try arrayIndex(n, count: items.count, at: l)
-            items[index] = op == "=" ? value : try binary(String(op.dropLast()), items[index], value, at: location)
+            items[index] = try combined(items[index])
             _ = env.assign(name, .array(items))
         default:
-            throw ScriptError(.runtime, "cannot assign to this", at: target.location)
+            throw ScriptError(.runtime, "only array elements can be assigned with [ ]; a tensor is a value, build a new one",
+                              at: target.location, hint: "for example: x = where(mask, newValues, x)")
         }
     }
 
     // MARK: Expressions
 
     func evaluate(_ expression: Expression, in env: Environment) throws -> Value {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth < 400 else { throw ScriptError(.runtime, "too deeply nested (recursion without an end?)", at: expression.location) }
+        try checkStack(at: expression.location)
         switch expression {
         case .number(let n, _): return .number(n)
         case .bool(let b, _): return .bool(b)
         case .none: return .none
-        case let .string(pieces, _):
-            return .string(try pieces.map { piece in
-                switch piece {
-                case .text(let t): return t
-                case .expression(let e): return try evaluate(e, in: env).plain
-                }
-            }.joined())
-        case let .variable(name, location):
-            if let v = env.lookup(name) { return v.value }
-            if let b = builtins[name] { return b }
-            throw ScriptError(.runtime, "'\(name)' is not defined", at: location,
-                              hint: suggestion(for: name, among: env.allNames + Array(builtins.keys)).map { "did you mean '\($0)'?" })
-        case let .array(elements, _):
-            return .array(try elements.map { try evaluate($0, in: env) })
-        case let .unary(op, operand, location):
-            let value = try evaluate(operand, in: env)
-            switch (op, value) {
-            case ("-", .number(let n)): return .number(-n)
-            case ("-", .tensor(let t)): return .tensor(try engine(location) { try -t })
-            case ("-", .array): return .tensor(try engine(location) { try -tensor(value, at: location) })
-            case ("!", _): return .bool(!(try truth(value, at: location)))
-            default: throw ScriptError(.runtime, "cannot apply '\(op)' to a \(value.typeName)", at: location)
+        case let .string(pieces, _): return try interpolate(pieces, in: env)
+        case let .variable(name, location): return try lookup(name, at: location, in: env)
+        case let .array(elements, _): return .array(try elements.map { try evaluate($0, in: env) })
+        case let .unary(op, operand, location): return try unary(op, evaluate(operand, in: env), at: location)
+        case let .binary(first, operations): return try evaluateBinary(first, operations, in: env)
+        case let .postfix(base, suffixes): return try evaluatePostfix(base, suffixes, in: env)
+        case let .conditional(condition, then, otherwise, _):
+            return try truth(evaluate(condition, in: env), at: condition.location) ? evaluate(then, in: env) : evaluate(otherwise, in: env)
+        }
+    }
+
+    func interpolate(_ pieces: [InterpolatedPiece], in env: Environment) throws -> Value {
+        .string(try pieces.map { piece in
+            switch piece {
+            case .text(let t): return t
+            case .expression(let e): return try evaluate(e, in: env).plain
             }
-        case let .binary(op, left, right, location):
-            if op == "&&" || op == "||" {
-                let l = try truth(evaluate(left, in: env), at: left.location)
-                if op == "&&" && !l { return .bool(false) }
-                if op == "||" && l { return .bool(true) }
-                return .bool(try truth(evaluate(right, in: env), at: right.location))
+        }.joined())
+    }
+
+    func lookup(_ name: String, at location: Location, in env: Environment) throws -> Value {
+        if let v = env.lookup(name) { return v.value }
+        if let b = builtins[name] { return b }
+        throw ScriptError(.runtime, "'\(name)' is not defined", at: location,
+                          hint: suggestion(for: name, among: env.allNames + Array(builtins.keys)).map { "did you mean '\($0)'?" })
+    }
+
+    func unary(_ op: UnaryOperator, _ value: Value, at location: Location) throws -> Value {
+        switch (op, value) {
+        case (.negate, .number(let n)): return .number(-n)
+        case (.negate, .tensor(let t)): return .tensor(try engine(location) { try -t })
+        case (.negate, .array): return .tensor(try engine(location) { try -tensor(value, at: location) })
+        case (.not, _): return .bool(!(try truth(value, at: location)))
+        default: throw ScriptError(.runtime, "cannot apply '\(op.rawValue)' to a \(value.typeName)", at: location)
+        }
+    }
+
+    /// `first op₁ e₁ op₂ e₂ …` left to right; `&&` and `||` evaluate their right side only when it decides.
+    func evaluateBinary(_ first: Expression, _ operations: [Operation], in env: Environment) throws -> Value {
+        var value = try evaluate(first, in: env)
+        var valueLocation = first.location
+        for operation in operations {
+            switch operation.op {
+            case .and, .or:
+                let decided = try truth(value, at: valueLocation)
+                if decided == (operation.op == .or) { return .bool(decided) }
+                value = .bool(try truth(evaluate(operation.operand, in: env), at: operation.operand.location))
+            default:
+                value = try binary(operation.op, value, evaluate(operation.operand, in: env), at: operation.location)
             }
-            return try binary(op, evaluate(left, in: env), evaluate(right, in: env), at: location)
-        case let .call(.member(.variable(name, _), "append", _), arguments, location):
-            // xs.append(v) changes the array held by a `var`, as in Swift.
-            guard let existing = env.lookup(name), case .array(let items) = existing.value else {
-                return try callMember(expression, in: env)
-            }
+            valueLocation = operation.operand.location
+        }
+        return value
+    }
+
+    /// `base` followed by calls, members and subscripts, left to right.
+    func evaluatePostfix(_ base: Expression, _ suffixes: [Suffix], in env: Environment) throws -> Value {
+        // xs.append(v) changes the array held by a `var`, as in Swift.
+        if case .variable(let name, _) = base, suffixes.count == 2, case .member("append", _) = suffixes[0],
+           case let .call(arguments, location) = suffixes[1], let existing = env.lookup(name), case .array(let items) = existing.value {
             guard existing.mutable else { throw ScriptError(.runtime, "cannot append to '\(name)': it was declared with 'let'", at: location) }
             guard arguments.count == 1, arguments[0].label == nil else { throw ScriptError(.runtime, "append takes one value", at: location) }
             _ = env.assign(name, .array(items + [try evaluate(arguments[0].value, in: env)]))
             return .none
-        case .call:
-            return try callMember(expression, in: env)
-        case let .member(base, name, location):
-            let value = try evaluate(base, in: env)
-            switch (value, name) {
-            case (.array(let items), "count"): return .number(Double(items.count))
-            case (.string(let s), "count"): return .number(Double(s.count))
-            default: break
-            }
-            if let member = try members(value, name, location) { return member }
-            throw ScriptError(.runtime, "a \(value.typeName) has no property or method '\(name)'", at: location)
-        case let .conditional(condition, then, otherwise, _):
-            return try truth(evaluate(condition, in: env), at: condition.location) ? evaluate(then, in: env) : evaluate(otherwise, in: env)
-        case let .subscripted(base, arguments, location):
-            let value = try evaluate(base, in: env)
-            let indices = try arguments.map { try evaluate($0.value, in: env) }
-            return try subscriptValue(value, indices, at: location)
         }
+        var value = try evaluate(base, in: env)
+        // What a call is called in its errors: the variable or method it was reached by.
+        var name: String
+        if case .variable(let n, _) = base { name = n } else { name = "function" }
+        for suffix in suffixes {
+            switch suffix {
+            case let .call(arguments, location):
+                value = try call(value, named: name, arguments, at: location, in: env)
+                name = "function"
+            case let .member(member, location):
+                value = try self.member(member, of: value, at: location)
+                name = member
+            case let .subscripted(arguments, location):
+                value = try subscriptValue(value, arguments.map { try evaluate($0.value, in: env) }, at: location)
+                name = "function"
+            }
+        }
+        return value
     }
 
-    /// A call expression: the callee, its arguments (positional and labelled), then the call.
-    func callMember(_ expression: Expression, in env: Environment) throws -> Value {
-        guard case let .call(callee, arguments, location) = expression else { return try evaluate(expression, in: env) }
-        let function = try evaluate(callee, in: env)
+    /// A call written in the program: its arguments evaluated in order, then the call.
+    func call(_ function: Value, named name: String, _ arguments: [Argument], at location: Location, in env: Environment) throws -> Value {
         var positional: [Value] = [], labeled: [(label: String, value: Value)] = []
         for argument in arguments {
             let v = try evaluate(argument.value, in: env)
             if let label = argument.label { labeled.append((label, v)) } else { positional.append(v) }
         }
         try checkInterrupt(at: location)
-        return try call(function, Arguments(positional: positional, labeled: labeled, location: location, function: name(of: callee)))
+        return try call(function, Arguments(positional: positional, labeled: labeled, location: location, function: name))
     }
 
-    func name(of callee: Expression) -> String {
-        switch callee {
-        case .variable(let n, _): return n
-        case .member(_, let n, _): return n
-        default: return "function"
+    func member(_ name: String, of value: Value, at location: Location) throws -> Value {
+        switch (value, name) {
+        case (.array(let items), "count"): return .number(Double(items.count))
+        case (.string(let s), "count"): return .number(Double(s.count))
+        default: break
         }
+        if let member = try members(value, name, location) { return member }
+        throw ScriptError(.runtime, "a \(value.typeName) has no property or method '\(name)'", at: location)
     }
 
     public func call(_ function: Value, _ arguments: Arguments) throws -> Value {
@@ -273,45 +324,58 @@ public final class Interpreter {
                 throw ScriptError(.runtime, "\(error)", at: arguments.location)
             }
         case .function(let f):
-            let scope = Environment(parent: f.closure)
-            var positional = arguments.positional[...]
-            var labeled = arguments.labeled
-            let labels = f.parameters.compactMap(\.label)
-            if let unknown = labeled.first(where: { !labels.contains($0.label) }) {
-                throw ScriptError(.runtime, "\(f.name): no parameter labelled '\(unknown.label):'", at: arguments.location,
-                                  hint: suggestion(for: unknown.label, among: labels).map { "did you mean '\($0):'?" }
-                                      ?? (labels.isEmpty ? "it takes no labelled arguments" : "its labels: " + labels.map { "\($0):" }.joined(separator: ", ")))
-            }
-            for parameter in f.parameters {
-                var value: Value?
-                if let label = parameter.label {
-                    if let i = labeled.firstIndex(where: { $0.label == label }) { value = labeled.remove(at: i).value }
-                } else if let first = positional.first {
-                    value = first
-                    positional = positional.dropFirst()
-                }
-                if value == nil, let d = parameter.defaultValue { value = try evaluate(d, in: f.closure) }
-                guard let value else {
-                    throw ScriptError(.runtime, "\(f.name): missing argument " + (parameter.label.map { "'\($0):'" } ?? "'\(parameter.name)'"),
-                                      at: arguments.location)
-                }
-                scope.variables[parameter.name] = (value, false)
-            }
-            if let extra = labeled.first {
-                throw ScriptError(.runtime, "\(f.name): no parameter labelled '\(extra.label):'", at: arguments.location,
-                                  hint: suggestion(for: extra.label, among: f.parameters.compactMap(\.label)).map { "did you mean '\($0):'?" })
-            }
-            if !positional.isEmpty {
-                throw ScriptError(.runtime, "\(f.name): \(positional.count) argument(s) too many, or missing labels", at: arguments.location,
-                                  hint: "labelled parameters: " + f.parameters.compactMap(\.label).map { "\($0):" }.joined(separator: ", "))
-            }
-            switch try execute(f.body, in: scope) {
-            case .returned(let v): return v
-            default: return .none
-            }
+            return try call(f, arguments)
         default:
             throw ScriptError(.runtime, "a \(function.typeName) cannot be called", at: arguments.location)
         }
+    }
+
+    func call(_ f: UserFunction, _ arguments: Arguments) throws -> Value {
+        let scope = Environment(parent: f.closure)
+        var positional = arguments.positional[...]
+        var labeled = arguments.labeled
+        let labels = f.parameters.compactMap(\.label)
+        if let unknown = labeled.first(where: { !labels.contains($0.label) }) {
+            throw ScriptError(.runtime, "\(f.name): no parameter labelled '\(unknown.label):'", at: arguments.location,
+                              hint: suggestion(for: unknown.label, among: labels).map { "did you mean '\($0):'?" }
+                                  ?? (labels.isEmpty ? "it takes no labelled arguments" : "its labels: " + labels.map { "\($0):" }.joined(separator: ", ")))
+        }
+        for parameter in f.parameters {
+            var value: Value?
+            if let label = parameter.label {
+                if let i = labeled.firstIndex(where: { $0.label == label }) { value = labeled.remove(at: i).value }
+            } else if let first = positional.first {
+                value = first
+                positional = positional.dropFirst()
+            }
+            if value == nil, let d = parameter.defaultValue { value = try evaluate(d, in: f.closure) }
+            guard let value else {
+                throw ScriptError(.runtime, "\(f.name): missing argument " + (parameter.label.map { "'\($0):'" } ?? "'\(parameter.name)'"),
+                                  at: arguments.location)
+            }
+            scope.variables[parameter.name] = (value, false)
+        }
+        if !positional.isEmpty {
+            throw ScriptError(.runtime, "\(f.name): \(positional.count) argument(s) too many, or missing labels", at: arguments.location,
+                              hint: "labelled parameters: " + f.parameters.compactMap(\.label).map { "\($0):" }.joined(separator: ", "))
+        }
+        calls.append(f.name)
+        defer { calls.removeLast() }
+        switch try execute(f.body, in: scope) {
+        case .returned(let v): return v
+        default: return .none
+        }
+    }
+
+    /// Stops with an error, rather than a crash, when the thread's stack runs low.
+    func checkStack(at location: Location) throws {
+        guard Stack.isLow else { return }
+        if let last = calls.last {
+            throw ScriptError(.runtime, "maximum recursion depth exceeded: \(calls.count) calls inside one another (the last of '\(last)') fill the stack",
+                              at: location, hint: "does every path of '\(last)' reach a case that returns without calling it again?")
+        }
+        throw ScriptError(.runtime, "too deeply nested: evaluating this fills the stack", at: location,
+                          hint: "split the expression with 'let' for its parts")
     }
 
     func truth(_ value: Value, at location: Location) throws -> Bool {
@@ -322,14 +386,23 @@ public final class Interpreter {
         }
     }
 
-    func elements(of value: Value, at location: Location) throws -> [Value] {
+    /// Calls `body` with each element of a loop's sequence until it returns false. A range
+    /// yields its numbers one at a time: `for i in 1...1000000000` needs no memory.
+    func forEachElement(of value: Value, at location: Location, _ body: (Value) throws -> Bool) throws {
         switch value {
-        case .range(let a, let b): return a < b ? (a..<b).map { .number(Double($0)) } : []
-        case .array(let items): return items
+        case .range(let a, let b):
+            var i = a
+            while i < b {
+                guard try body(.number(Double(i))) else { return }
+                i += 1
+            }
+        case .array(let items):
+            for item in items { guard try body(item) else { return } }
         case .tensor(let t):
             guard t.rank >= 1 else { throw ScriptError(.runtime, "a scalar tensor cannot be looped over", at: location) }
-            return try (0..<t.shape[0]).map { .tensor(try t[$0]) }
-        case .string(let s): return s.map { .string(String($0)) }
+            for i in 0..<t.shape[0] { guard try body(.tensor(try engine(location) { try t[i] })) else { return } }
+        case .string(let s):
+            for c in s { guard try body(.string(String(c))) else { return } }
         default: throw ScriptError(.runtime, "a \(value.typeName) cannot be looped over", at: location)
         }
     }
@@ -370,46 +443,46 @@ public final class Interpreter {
 
     // MARK: Operators
 
-    public func binary(_ op: String, _ left: Value, _ right: Value, at location: Location) throws -> Value {
+    public func binary(_ op: BinaryOperator, _ left: Value, _ right: Value, at location: Location) throws -> Value {
         switch (left, right) {
         case let (.number(a), .number(b)):
             switch op {
-            case "+": return .number(a + b)
-            case "-": return .number(a - b)
-            case "*": return .number(a * b)
-            case "/": return .number(a / b)
-            case "%": return .number(a.truncatingRemainder(dividingBy: b))
-            case "**": return .number(pow(a, b))
-            case "==": return .bool(a == b)
-            case "!=": return .bool(a != b)
-            case "<": return .bool(a < b)
-            case "<=": return .bool(a <= b)
-            case ">": return .bool(a > b)
-            case ">=": return .bool(a >= b)
-            case "...", "..<":
+            case .add: return .number(a + b)
+            case .subtract: return .number(a - b)
+            case .multiply: return .number(a * b)
+            case .divide: return .number(a / b)
+            case .remainder: return .number(a.truncatingRemainder(dividingBy: b))
+            case .power: return .number(pow(a, b))
+            case .equal: return .bool(a == b)
+            case .notEqual: return .bool(a != b)
+            case .less: return .bool(a < b)
+            case .lessOrEqual: return .bool(a <= b)
+            case .greater: return .bool(a > b)
+            case .greaterOrEqual: return .bool(a >= b)
+            case .closedRange, .halfOpenRange:
                 guard a == a.rounded(), b == b.rounded(), abs(a) < 1e12, abs(b) < 1e12 else {
                     throw ScriptError(.runtime, "range bounds must be whole numbers", at: location)
                 }
-                return .range(Int(a), Int(b) + (op == "..." ? 1 : 0))
-            case "@": throw ScriptError(.runtime, "'@' is the matrix product; for numbers use '*'", at: location)
-            default: break
+                return .range(Int(a), Int(b) + (op == .closedRange ? 1 : 0))
+            case .matrixProduct: throw ScriptError(.runtime, "'@' is the matrix product; for numbers use '*'", at: location)
+            case .and, .or: break
             }
         case let (.string(a), .string(b)):
-            if op == "+" { return .string(a + b) }
-            if op == "==" { return .bool(a == b) }
-            if op == "!=" { return .bool(a != b) }
+            if op == .add { return .string(a + b) }
+            if op == .equal { return .bool(a == b) }
+            if op == .notEqual { return .bool(a != b) }
         case let (.bool(a), .bool(b)):
-            if op == "==" { return .bool(a == b) }
-            if op == "!=" { return .bool(a != b) }
-        case let (.array(a), .array(b)) where op == "==" || op == "!=":
+            if op == .equal { return .bool(a == b) }
+            if op == .notEqual { return .bool(a != b) }
+        case let (.array(a), .array(b)) where op == .equal || op == .notEqual:
             // Arrays compare as values (shapes, lists): one answer, not an elementwise mask.
-            let same = a.count == b.count && zip(a, b).allSatisfy { (try? binary("==", $0, $1, at: location)).map(isTrue) ?? false }
-            return .bool(op == "==" ? same : !same)
-        case let (.array(a), .array(b)) where op == "+":
+            let same = a.count == b.count && zip(a, b).allSatisfy { (try? binary(.equal, $0, $1, at: location)).map(isTrue) ?? false }
+            return .bool(op == .equal ? same : !same)
+        case let (.array(a), .array(b)) where op == .add:
             // As in Swift, + joins arrays; tensor arithmetic needs a tensor (tensor([1, 2]) + …).
             return .array(a + b)
         case (.string, _), (_, .string):
-            if op == "+" {
+            if op == .add {
                 throw ScriptError(.runtime, "cannot add a \(left.typeName) and a \(right.typeName)", at: location,
                                   hint: "to put a value in a string write \"…\\(value)…\"")
             }
@@ -420,30 +493,31 @@ public final class Interpreter {
         if isNumeric(left) && isNumeric(right) {
             // x ** 2 with a number exponent is the power primitive: exact for negative x, where
             // exp(2·log x) would be NaN.
-            if op == "**", case .number(let p) = right {
+            if op == .power, case .number(let p) = right {
                 let base = try tensor(left, at: location)
                 return .tensor(try engine(location) { try pow(base, Float(p)) })
             }
             let (a, b) = (try tensor(left, at: location), try tensor(right, at: location))
             return .tensor(try engine(location) {
                 switch op {
-                case "+": return try a + b
-                case "-": return try a - b
-                case "*": return try a * b
-                case "/": return try a / b
-                case "**": return try pow(a, b)
-                case "@": return try matmul(a, b)
-                case "==": return try a .== b
-                case "!=": return try a .!= b
-                case "<": return try a .< b
-                case "<=": return try a .<= b
-                case ">": return try a .> b
-                case ">=": return try a .>= b
-                default: throw ScriptError(.runtime, "'\(op)' does not apply to tensors", at: location)
+                case .add: return try a + b
+                case .subtract: return try a - b
+                case .multiply: return try a * b
+                case .divide: return try a / b
+                case .power: return try pow(a, b)
+                case .matrixProduct: return try matmul(a, b)
+                case .equal: return try a .== b
+                case .notEqual: return try a .!= b
+                case .less: return try a .< b
+                case .lessOrEqual: return try a .<= b
+                case .greater: return try a .> b
+                case .greaterOrEqual: return try a .>= b
+                case .remainder, .closedRange, .halfOpenRange, .and, .or:
+                    throw ScriptError(.runtime, "'\(op.rawValue)' does not apply to tensors", at: location)
                 }
             })
         }
-        throw ScriptError(.runtime, "cannot apply '\(op)' to a \(left.typeName) and a \(right.typeName)", at: location)
+        throw ScriptError(.runtime, "cannot apply '\(op.rawValue)' to a \(left.typeName) and a \(right.typeName)", at: location)
     }
 
     func isTrue(_ v: Value) -> Bool {

@@ -4,8 +4,8 @@ public enum TokenKind: Equatable, Sendable {
     /// Text pieces and `\(…)` interpolations (their source and where it starts).
     case string([StringPiece])
     case identifier(String)
-    case keyword(String)
-    case symbol(String)
+    case keyword(Keyword)
+    case symbol(Symbol)
     case newline
     case end
 }
@@ -20,12 +20,35 @@ public struct Token: Equatable, Sendable {
     public var location: Location
 }
 
-let keywords: Set<String> = ["let", "var", "func", "return", "if", "else", "for", "in", "while", "break", "continue",
-                             "true", "false", "nil"]
+public enum Keyword: String, CaseIterable, Sendable {
+    case `let`, `var`, `func`, `return`, `if`, `else`, `for`, `in`, `while`, `break`, `continue`, `true`, `false`, `nil`
+}
 
-/// Symbols, longest first so that `...` wins over `.` and `**` over `*`.
-let symbols = ["...", "..<", "**", "==", "!=", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=", "->",
-               "+", "-", "*", "/", "%", "@", "<", ">", "!", "=", "(", ")", "[", "]", "{", "}", ",", ":", ".", ";", "?"]
+/// Operators and punctuation, spelled as in the source.
+public enum Symbol: String, CaseIterable, Sendable {
+    case closedRange = "...", halfOpenRange = "..<", power = "**"
+    case equal = "==", notEqual = "!=", lessOrEqual = "<=", greaterOrEqual = ">=", and = "&&", or = "||"
+    case addAssign = "+=", subtractAssign = "-=", multiplyAssign = "*=", divideAssign = "/=", arrow = "->"
+    case plus = "+", minus = "-", star = "*", slash = "/", percent = "%", at = "@", less = "<", greater = ">", bang = "!"
+    case assign = "="
+    case leftParen = "(", rightParen = ")", leftBracket = "[", rightBracket = "]", leftBrace = "{", rightBrace = "}"
+    case comma = ",", colon = ":", dot = ".", semicolon = ";", question = "?"
+
+    /// Longest first, so that `...` wins over `.` and `**` over `*`.
+    static let longestFirst = allCases.sorted { $0.rawValue.count > $1.rawValue.count }
+
+    /// The bracket that closes this one, for `(`, `[` and `{`.
+    var closing: Symbol? {
+        switch self {
+        case .leftParen: return .rightParen
+        case .leftBracket: return .rightBracket
+        case .leftBrace: return .rightBrace
+        default: return nil
+        }
+    }
+
+    var isClosingBracket: Bool { self == .rightParen || self == .rightBracket || self == .rightBrace }
+}
 
 /// Splits source into tokens. Newlines separate statements except inside (…) and […].
 public func tokenize(_ source: String, start: Location = Location(line: 1, column: 1)) throws -> [Token] {
@@ -52,23 +75,23 @@ public func tokenize(_ source: String, start: Location = Location(line: 1, colum
             advance()
         } else if c == "/" && peek(1) == "/" {
             while let p = peek(), p != "\n" { _ = p; advance() }
-        } else if c.isNumber || (c == "." && (peek(1)?.isNumber ?? false) && !(tokens.last.map(isOperand) ?? false)) {
+        } else if c.isASCIIDigit || (c == "." && (peek(1)?.isASCIIDigit ?? false) && !(tokens.last.map(isOperand) ?? false)) {
             var text = ""
-            while let p = peek(), p.isNumber || p == "_" || (p == "." && (peek(1)?.isNumber ?? false) && !text.contains(".") && !text.contains("e")) {
+            while let p = peek(), p.isASCIIDigit || p == "_" || (p == "." && (peek(1)?.isASCIIDigit ?? false) && !text.contains(".") && !text.contains("e")) {
                 if p != "_" { text.append(p) }
                 advance()
             }
-            if let p = peek(), p == "e" || p == "E", let next = peek(1), next.isNumber || ((next == "-" || next == "+") && (peek(2)?.isNumber ?? false)) {
+            if let p = peek(), p == "e" || p == "E", let next = peek(1), next.isASCIIDigit || ((next == "-" || next == "+") && (peek(2)?.isASCIIDigit ?? false)) {
                 text.append("e"); advance()
                 if let sign = peek(), sign == "-" || sign == "+" { text.append(sign); advance() }
-                while let p = peek(), p.isNumber { text.append(p); advance() }
+                while let p = peek(), p.isASCIIDigit { text.append(p); advance() }
             }
             guard let value = Double(text) else { throw ScriptError(.syntax, "'\(text)' is not a number", at: here) }
             tokens.append(Token(kind: .number(value), location: here))
         } else if c.isLetter || c == "_" {
             var text = ""
             while let p = peek(), p.isLetter || p.isNumber || p == "_" { text.append(p); advance() }
-            tokens.append(Token(kind: keywords.contains(text) ? .keyword(text) : .identifier(text), location: here))
+            tokens.append(Token(kind: Keyword(rawValue: text).map { .keyword($0) } ?? .identifier(text), location: here))
         } else if c == "\"" {
             advance()
             var pieces: [StringPiece] = []
@@ -79,7 +102,9 @@ public func tokenize(_ source: String, start: Location = Location(line: 1, colum
                 }
                 if p == "\"" { advance(); break }
                 if p == "\\" {
-                    guard let next = peek(1) else { throw ScriptError(.syntax, "a lone \\ at the end of the string", at: here) }
+                    guard let next = peek(1), next != "\n" else {
+                        throw ScriptError(.syntax, "this string has no closing quote", at: here, hint: "strings end with \" on the same line")
+                    }
                     if next == "(" {
                         if !text.isEmpty { pieces.append(.text(text)); text = "" }
                         advance(2)
@@ -107,11 +132,11 @@ public func tokenize(_ source: String, start: Location = Location(line: 1, colum
             }
             if !text.isEmpty || pieces.isEmpty { pieces.append(.text(text)) }
             tokens.append(Token(kind: .string(pieces), location: here))
-        } else if let symbol = symbols.first(where: { s in s.enumerated().allSatisfy { peek($0.offset) == $0.element } }) {
-            if symbol == "(" || symbol == "[" { depth += 1 }
-            if symbol == ")" || symbol == "]" { depth = max(0, depth - 1) }
+        } else if let symbol = Symbol.longestFirst.first(where: { s in s.rawValue.enumerated().allSatisfy { peek($0.offset) == $0.element } }) {
+            if symbol == .leftParen || symbol == .leftBracket { depth += 1 }
+            if symbol == .rightParen || symbol == .rightBracket { depth = max(0, depth - 1) }
             tokens.append(Token(kind: .symbol(symbol), location: here))
-            advance(symbol.count)
+            advance(symbol.rawValue.count)
         } else {
             throw ScriptError(.syntax, "unexpected character '\(c)'", at: here)
         }
@@ -120,11 +145,16 @@ public func tokenize(_ source: String, start: Location = Location(line: 1, colum
     return tokens
 }
 
+extension Character {
+    /// 0–9 only: `Character.isNumber` also holds for "½" and "٣", which `Double(_:)` cannot read.
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
 /// Whether a token ends an operand, so that a following `.5` is a member access, not a number.
 private func isOperand(_ token: Token) -> Bool {
     switch token.kind {
     case .identifier, .number, .string: return true
-    case .symbol(let s): return s == ")" || s == "]"
+    case .symbol(let s): return s == .rightParen || s == .rightBracket
     default: return false
     }
 }

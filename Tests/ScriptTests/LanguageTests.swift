@@ -14,11 +14,11 @@ func evaluate(_ source: String, in interpreter: Interpreter = Interpreter()) thr
 final class LexerTests: XCTestCase {
     func testNumbersStringsAndComments() throws {
         let kinds = try tokenize("1e-5 1_000 [.5] \"a\\(x)b\" // comment\nx").map(\.kind)
-        XCTAssertEqual(kinds, [.number(1e-5), .number(1000), .symbol("["), .number(0.5), .symbol("]"),
+        XCTAssertEqual(kinds, [.number(1e-5), .number(1000), .symbol(.leftBracket), .number(0.5), .symbol(.rightBracket),
                                .string([.text("a"), .code("x", Location(line: 1, column: 21)), .text("b")]),
                                .newline, .identifier("x"), .end])
         // After a value, `.5` is a member access (as `t.0` in Swift), not a number.
-        XCTAssertEqual(try tokenize("x.5").map(\.kind), [.identifier("x"), .symbol("."), .number(5), .end])
+        XCTAssertEqual(try tokenize("x.5").map(\.kind), [.identifier("x"), .symbol(.dot), .number(5), .end])
     }
 
     func testNewlinesInsideBracketsDoNotEndStatements() throws {
@@ -112,7 +112,9 @@ final class EvaluatorTests: XCTestCase {
 
     func testRunawayRecursionIsAnError() {
         XCTAssertThrowsError(try evaluate("func f(_ n: Int) { return f(n + 1) }\nf(0)")) {
-            XCTAssertEqual(($0 as! ScriptError).message, "too deeply nested (recursion without an end?)")
+            let error = $0 as! ScriptError
+            XCTAssertTrue(error.message.hasPrefix("maximum recursion depth exceeded: "), error.message)
+            XCTAssertTrue(error.message.hasSuffix("calls inside one another (the last of 'f') fill the stack"), error.message)
         }
     }
 
@@ -166,6 +168,61 @@ final class RobustnessTests: XCTestCase {
             answered += 1
         }
         XCTAssertEqual(answered, 3000)
+    }
+}
+
+/// Nesting that once overflowed the stack or recursed when freed (issue 18, item 1 and 12).
+final class DepthTests: XCTestCase {
+    /// Runs `source` and expects a value, or the depth error; anything else fails.
+    func assertValueOrDepthError(_ source: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try evaluate(source)
+        } catch let error as ScriptError {
+            XCTAssertTrue(error.message.hasPrefix("too deeply nested") || error.message.hasPrefix("maximum recursion depth exceeded"),
+                          "\(what): \(error.message)", file: file, line: line)
+        } catch {
+            XCTFail("\(what): \(error)", file: file, line: line)
+        }
+    }
+
+    func testAFlatSumOf90000TermsRunsAndIsFreedWithoutRecursion() throws {
+        // A left-leaning tree of 90,000 '+' once crashed when freed; the sum is a flat list now.
+        XCTAssertEqual(try evaluate(Array(repeating: "1", count: 90_000).joined(separator: "+")), ["90000"])
+        XCTAssertEqual(try evaluate("let t = [1, 2] * 1\n" + Array(repeating: "t", count: 20_000).joined(separator: " - 1 + 1 + ")),
+                       ["[20000. 40000.]"])
+    }
+
+    func testAFlatSumOf400TermsIsNotTooDeeplyNested() throws {
+        // The old guard counted evaluation depth and refused this sum at 400 terms.
+        XCTAssertEqual(try evaluate(Array(repeating: "1", count: 400).joined(separator: " + ")), ["400"])
+        XCTAssertEqual(try evaluate(Array(repeating: "true", count: 400).joined(separator: " && ")), ["true"])
+    }
+
+    func testALongChainOfCallsIsAFlatList() throws {
+        // f()()()… 50,000 times: each call applies to the last result, in a loop.
+        XCTAssertEqual(try evaluate("func me() { return me }\nme" + String(repeating: "()", count: 50_000)), ["func me()"])
+        XCTAssertEqual(try evaluate("[[[7]]]" + String(repeating: "[0]", count: 3)), ["7"])
+    }
+
+    func testDeepNestingEndsInAnErrorNotACrash() {
+        let n = 4_000
+        assertValueOrDepthError(String(repeating: "(", count: n) + "1" + String(repeating: ")", count: n), "4,000 parentheses")
+        assertValueOrDepthError(String(repeating: "[", count: n) + "1" + String(repeating: "]", count: n), "4,000 brackets")
+        assertValueOrDepthError("func f(_ x: Int) { return x }\n" + String(repeating: "f(", count: n) + "1" + String(repeating: ")", count: n), "4,000 calls")
+        assertValueOrDepthError(Array(repeating: "1", count: n).joined(separator: " ** "), "4,000 powers")
+        assertValueOrDepthError(String(repeating: "-", count: n) + "1", "4,000 minus signs")
+        assertValueOrDepthError(String(repeating: "if true {\n", count: 8_000) + "1\n" + String(repeating: "}\n", count: 8_000), "8,000 blocks")
+        assertValueOrDepthError(String(repeating: "1 > 0 ? ", count: n) + "1" + String(repeating: " : 0", count: n), "4,000 conditionals")
+        assertValueOrDepthError(String(repeating: "\"\\(", count: 300) + "1" + String(repeating: ")\"", count: 300), "300 interpolations")
+    }
+
+    func testDeepRecursionInAFunctionIsAnError() {
+        XCTAssertThrowsError(try evaluate("func depth(_ n: Int) -> Int { return n == 0 ? 0 : 1 + depth(n - 1) }\ndepth(10000000)")) {
+            XCTAssertTrue(($0 as! ScriptError).message.hasPrefix("maximum recursion depth exceeded"), "\($0)")
+        }
+        let i = Interpreter()
+        XCTAssertEqual(try evaluate("func depth(_ n: Int) -> Int { return n == 0 ? 0 : 1 + depth(n - 1) }\ndepth(200)", in: i), ["200"])
+        XCTAssertEqual(try evaluate("depth(3)", in: i), ["3"], "the session goes on after the error")
     }
 }
 
