@@ -116,9 +116,9 @@ public final class Notebook {
             write(rendered)
             return error.kind == .interrupted ? .interrupted : .failed(error.kind == .check ? "check failed: \(error.message)" : error.message)
         } catch {
-            write("error: \(error)")
-            recorder.record("error: \(error)")
-            return .failed("\(error)")
+            write("error: \(describe(error))")
+            recorder.record("error: \(describe(error))")
+            return .failed(describe(error))
         }
     }
 

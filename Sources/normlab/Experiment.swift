@@ -33,6 +33,7 @@ struct ExperimentCommand: ParsableCommand {
         let started = Date()
         var config = tiny ? ExperimentConfiguration.tiny(output: out) : ExperimentConfiguration()
         config.output = out
+        try prepareOutputFolder(out)
         config.variants = try variants.split(separator: ",").map { name in
             guard let v = Variant(rawValue: String(name)) else { throw ValidationError("unknown variant '\(name)': plain, sn, adain or sn+adain") }
             return v

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Library
 import Notebook
@@ -31,7 +32,7 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
                                + "\n\(loaded.cells.count) cells. Press Enter to run the first.")
             }
         } catch {
-            notebook.write("error: \(error)")
+            notebook.write("error: \(describe(error))")
             if !interactive && strict { return 1 }
         }
     }

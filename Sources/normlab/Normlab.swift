@@ -17,13 +17,19 @@ struct Normlab: ParsableCommand {
         defaultSubcommand: Start.self)
 
     /// Every command starts here: on a CPU that cannot run this build's kernels, a message that
-    /// says what it lacks and how to build for it, before any kernel runs.
+    /// says what it lacks and how to build for it, before any kernel runs. Foundation's file
+    /// errors (`Error Domain=NSCocoaErrorDomain…`) are told in words that name the file.
     static func main() {
         if let reason = SIMDBackend.unsupportedCPU {
             FileHandle.standardError.write(Data("normlab: \(reason)\n".utf8))
             Self.exit(withError: ExitCode.failure)
         }
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: FileError(error) ?? error)
+        }
     }
 }
 

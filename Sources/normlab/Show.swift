@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Preview
 
 /// Pictures in the terminal: PNG or JPEG files, fitted to the window.
@@ -19,10 +20,10 @@ struct Show: ParsableCommand {
         for file in files {
             do {
                 let image = try loadImage(file)
-                print("\(file)  \(image.shape[2])×\(image.shape[1]), \(image.shape[0]) channel\(image.shape[0] == 1 ? "" : "s")")
+                print("\(printable(file))  \(image.shape[2])×\(image.shape[1]), \(image.shape[0]) channel\(image.shape[0] == 1 ? "" : "s")")
                 print(try show(image, columns: columns, mode: ColorMode.detect(explicit: color)))
             } catch {
-                print("error: \(error)")
+                print("error: \(describe(error))")
                 failed = true
             }
         }

@@ -32,6 +32,7 @@ struct Train: ParsableCommand {
             (config.sampleEvery, config.checkpointEvery, config.lambda) = (sampleEvery, checkpointEvery, lambda)
         }
         config.seed = seed
+        try prepareOutputFolder(out)
         let images = try loadTrainingData(data, count: tiny ? 16 : count, size: config.resolution).images
         let trainer = try Trainer(config, data: images)
         if resume { try trainer.resume() }
