@@ -2,12 +2,13 @@ import Foundation
 import Synchronization
 
 /// Engine-wide settings: which backend runs the kernels, how many threads it may use, the
-/// allocation limit, and how tensors print. Safe to read and change from any thread.
+/// allocation limit and memory budget, and how tensors print. Safe to read and change from any thread.
 public enum Runtime {
     struct Settings: Sendable {
         var backend: any Backend = SIMDBackend()
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         var allocationLimit: Int = 4 << 30
+        var memoryBudget: Int = Runtime.defaultMemoryBudget
         var printOptions = PrintOptions()
     }
     static let settings = Mutex(Settings())
@@ -34,6 +35,31 @@ public enum Runtime {
         set { settings.withLock { $0.allocationLimit = newValue } }
     }
 
+    /// The most bytes all live tensors together may hold; an allocation that would pass it
+    /// throws `EngineError.memoryBudgetExceeded`, naming the op, its size and what is live.
+    /// Default: `defaultMemoryBudget`.
+    public static var memoryBudget: Int {
+        get { settings.withLock { $0.memoryBudget } }
+        set { settings.withLock { $0.memoryBudget = max(0, newValue) } }
+    }
+
+    /// Half the memory this process can have: the machine's, or its control group's limit when
+    /// that is lower (a container). The budget counts tensors only; the other half is for what
+    /// is not a tensor (the kernels' scratch, decoded images, arrays the language makes, copies
+    /// on the way to and from files) and for the rest of the machine.
+    public static let defaultMemoryBudget: Int = availableMemory() / 2
+
+    /// Bytes held by tensors now, and the most held at once since the process started.
+    public static var liveTensorBytes: Int { TensorMemory.live.load(ordering: .relaxed) }
+    public static var peakTensorBytes: Int { TensorMemory.peak.load(ordering: .relaxed) }
+
+    /// Throws the error that allocating a tensor of `shape` now would meet (too large, over the
+    /// budget, a size that overflows), without allocating: for code about to build one from
+    /// something a user gave (an image header, a count).
+    public static func checkAllocation(_ shape: Shape, op: String) throws {
+        _ = try TensorMemory.check(shape, op: op, reserving: false)
+    }
+
     public static var printOptions: PrintOptions {
         get { settings.withLock { $0.printOptions } }
         set { settings.withLock { $0.printOptions = newValue } }
@@ -54,4 +80,17 @@ public enum Runtime {
     public static func withGlobalGenerator<R>(_ body: (inout RandomGenerator) throws -> R) rethrows -> R {
         try generator.withLock { try body(&$0) }
     }
+}
+
+/// Physical memory, or the control group's memory limit when lower (cgroup v2, then v1).
+private func availableMemory() -> Int {
+    var memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+    for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+        // "max" (no limit) or a number of bytes.
+        if let text = try? String(contentsOfFile: file, encoding: .utf8),
+           let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0 {
+            memory = min(memory, limit)
+        }
+    }
+    return memory
 }

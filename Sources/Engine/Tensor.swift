@@ -99,7 +99,13 @@ extension Tensor {
         guard step != 0, step.isFinite, start.isFinite, end.isFinite else {
             throw EngineError.invalidArgument(op: "arange", message: "start, end and step must be finite and step non-zero (got \(start), \(end), \(step))")
         }
-        let n = Swift.max(0, Int((Double(end - start) / Double(step)).rounded(.up)))
+        // The span in Float as NumPy computes it, in Double only where Float overflows.
+        let span = end - start
+        let steps = ((span.isFinite ? Double(span) : Double(end) - Double(start)) / Double(step)).rounded(.up)
+        guard steps < 0x1p62 else {
+            throw EngineError.invalidArgument(op: "arange", message: "from \(start) to \(end) by \(step) is \(steps) elements, too many for any tensor")
+        }
+        let n = Swift.max(0, Int(steps))
         return try fromIndex(Shape([n]), op: "arange") { start + Float(Double($0) * Double(step)) }
     }
 

@@ -67,6 +67,14 @@ public final class REPL {
             guard let n = Int(arg), n >= 1 else { throw ScriptError(.runtime, ":threads needs a number ≥ 1") }
             Runtime.threads = n; r.say("threads: \(n)")
         }),
+        ("memory", Command(usage: ":memory [SIZE]", doc: "memory held by tensors, and the budget for it (:memory 8GiB sets it)") { r, arg in
+            if !arg.isEmpty {
+                guard let bytes = parseBytes(arg) else { throw ScriptError(.runtime, ":memory needs a size such as 8GiB or 512MiB") }
+                Runtime.memoryBudget = bytes
+            }
+            r.say("tensors hold \(formatBytes(Runtime.liveTensorBytes)) (\(formatBytes(Runtime.peakTensorBytes)) at most so far); "
+                  + "budget \(formatBytes(Runtime.memoryBudget)), one tensor at most \(formatBytes(Runtime.allocationLimit))")
+        }),
         ("seed", Command(usage: ":seed N", doc: "restart the random stream") { r, arg in
             guard let n = UInt64(arg) else { throw ScriptError(.runtime, ":seed needs a whole number ≥ 0") }
             Runtime.seed(n); r.say("seed: \(n)")
@@ -110,7 +118,7 @@ public final class REPL {
             } catch is Quit {
                 return failed && strict ? 1 : 0
             } catch {
-                say("error: \(error)")
+                say("error: \(describe(error))")
                 failed = true
             }
             if failed && strict && !interactive { return 1 }

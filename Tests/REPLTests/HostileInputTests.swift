@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+
+/// The reproductions of issue 18 that are the files, data and allocation slice, each piped into
+/// `normlab repl` as the issue ran them: each must give a message, leave the session running
+/// (the line after it still runs) and exit normally.
+final class HostileInputTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-hostile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// Runs `lines` and then a print; asserts the session survived to it and exited normally.
+    @discardableResult
+    func survives(_ lines: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try runPiped(["repl"], input: lines + "\nprint(\"still alive\")\n")
+        XCTAssertEqual(result.status, 0, result.output, file: file, line: line)
+        XCTAssertTrue(result.output.contains("still alive"), result.output, file: file, line: line)
+        return result.output
+    }
+
+    // MARK: 18.2 allocations
+
+    /// Two tensors that each fit under the per-tensor limit but not together: the second is
+    /// refused, naming its size, what is live and the budget (set low so the test needs little memory).
+    func testTwoTensorsOverTheBudgetGiveAMessage() throws {
+        let output = try survives(":memory 64MiB\nlet a = zeros(10000000)\nlet b = zeros(10000000)\n:memory")
+        XCTAssertTrue(output.contains("error: full: a tensor of shape [10000000] needs 38.1 MiB and live tensors already hold 38.1 MiB: "
+                                      + "over the memory budget of 64.0 MiB"), output)
+        XCTAssertTrue(output.contains("tensors hold 38.1 MiB"), output)
+    }
+
+    // MARK: 18.12 file messages
+
+    func testSavingIntoAMissingFolderSaysSo() throws {
+        let output = try survives("1 + 1\n:save /nonexistent/dir/s.md")
+        XCTAssertTrue(output.contains("error: cannot write /nonexistent/dir/s.md: the folder /nonexistent/dir does not exist"), output)
+        XCTAssertFalse(output.contains("NSCocoaErrorDomain"), output)
+    }
+
+    /// A run whose output cannot be written fails before it trains, saying why in words.
+    func testTrainingIntoAnUnwritableFolderFailsAtOnceWithAMessage() throws {
+        let blocker = path("file")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: blocker))
+        let result = try runPiped(["train", "--tiny", "--out", blocker + "/run"], input: "")
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("Error: cannot write \(blocker)/run: a part of the path before the last is not a folder"), result.output)
+        XCTAssertFalse(result.output.contains("training plain"), "it must fail before training: \(result.output)")
+        if geteuid() != 0 {   // root may write anywhere
+            let readOnly = path("read-only")
+            try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o555])
+            let denied = try runPiped(["train", "--tiny", "--out", readOnly + "/run"], input: "")
+            XCTAssertTrue(denied.output.contains("Error: cannot write \(readOnly)/run: permission denied"), denied.output)
+        }
+    }
+}
