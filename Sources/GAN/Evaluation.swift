@@ -29,8 +29,10 @@ public final class AttributeClassifier {
 
     /// Trains on images `[N, 3, R, R]` in [−1, 1] with labels `[N, attributes]` in {0, 1}
     /// (Adam, learning rate 2e-3); returns the loss of each step. Draws from its own stream.
+    /// `progress` hears of each step and its loss (and may throw to stop).
     @discardableResult
-    public func fit(images: Tensor, labels: Tensor, steps: Int, batchSize: Int = 64, seed: UInt64 = 0) throws -> [Float] {
+    public func fit(images: Tensor, labels: Tensor, steps: Int, batchSize: Int = 64, seed: UInt64 = 0,
+                    progress: (_ step: Int, _ loss: Float) throws -> Void = { _, _ in }) throws -> [Float] {
         let optimizer = Adam(network, learningRate: 2e-3, betas: (0.9, 0.999))
         var batches = BatchIterator(count: images.shape[0], batchSize: min(batchSize, images.shape[0]), dropLast: true, seed: seed)
         var pending: [[Int]] = []
@@ -44,6 +46,7 @@ public final class AttributeClassifier {
             try loss.backward()
             try optimizer.step()
             losses.append(try loss.item())
+            try progress(losses.count, losses[losses.count - 1])
         }
         network.eval()
         return losses
@@ -74,7 +77,8 @@ public final class AttributeClassifier {
     /// A classifier trained on labelled images `[N, 3, R, R]` in [−1, 1] with labels ±1 or
     /// {0, 1} `[N, attributes]`; the last `heldOut` images are kept out of training and give
     /// the accuracy per attribute. The global random stream is left as it was.
-    public static func trained(images: Tensor, labels: Tensor, names: [String], heldOut: Int, steps: Int = 400, seed: UInt64 = 7000) throws
+    public static func trained(images: Tensor, labels: Tensor, names: [String], heldOut: Int, steps: Int = 400, seed: UInt64 = 7000,
+                               progress: (_ step: Int, _ loss: Float) throws -> Void = { _, _ in }) throws
         -> (classifier: AttributeClassifier, accuracy: [Double]) {
         let n = images.shape[0]
         guard heldOut >= 1, n - heldOut >= 1, labels.shape == [n, names.count] else {
@@ -87,17 +91,18 @@ public final class AttributeClassifier {
         Runtime.seed(seed)
         defer { Runtime.generatorState = saved }
         let classifier = try AttributeClassifier(resolution: images.shape[2], names: names)
-        try classifier.fit(images: images.gather(train), labels: targets.gather(train), steps: steps, seed: seed)
+        try classifier.fit(images: images.gather(train), labels: targets.gather(train), steps: steps, seed: seed, progress: progress)
         return (classifier, try classifier.accuracy(images: images.gather(test), labels: targets.gather(test)))
     }
 
     /// A classifier trained on `count` synthetic faces of seed `seed` (disjoint from the faces
     /// of seeds 0…999 that runs train on), tested on 1,000 more.
-    public static func forSyntheticFaces(resolution: Int, count: Int = 4000, steps: Int = 400, seed: UInt64 = 7000) throws
+    public static func forSyntheticFaces(resolution: Int, count: Int = 4000, steps: Int = 400, seed: UInt64 = 7000,
+                                         progress: (_ step: Int, _ loss: Float) throws -> Void = { _, _ in }) throws
         -> (classifier: AttributeClassifier, accuracy: [Double]) {
         let faces = try syntheticFaces(count: count + 1000, size: resolution, seed: seed)
         let labels = try Tensor(shape: [count + 1000, FaceAttributes.names.count], elements: faces.attributes.flatMap { $0.labels.map(Float.init) })
-        return try trained(images: faces.images * 2 - 1, labels: labels, names: FaceAttributes.names, heldOut: 1000, steps: steps, seed: seed)
+        return try trained(images: faces.images * 2 - 1, labels: labels, names: FaceAttributes.names, heldOut: 1000, steps: steps, seed: seed, progress: progress)
     }
 }
 

@@ -30,11 +30,10 @@ public final class ToyGAN {
         return (try parts.wassersteinEstimate.item(), try parts.penalty.item())
     }
 
-    /// What `normlab toy` and `train_toy` show every few iterations: real and generated points
-    /// in the terminal, and a line with the critic's estimate, the penalty and the modes covered.
-    public func report(iteration: Int, last: (wasserstein: Float, penalty: Float), samples count: Int, real rng: inout RandomGenerator,
-                       colors: ColorMode, width: Int = 60, height: Int = 22) throws
-        -> (chart: String, line: String, coverage: (covered: Int, modes: Int, good: Double)) {
+    /// What `normlab toy` and `train_toy` show every few iterations: real and generated points,
+    /// and a line with the critic's estimate, the penalty and the modes covered.
+    public func report(iteration: Int, last: (wasserstein: Float, penalty: Float), samples count: Int, real rng: inout RandomGenerator) throws
+        -> (chart: ScatterPlot, line: String, coverage: (covered: Int, modes: Int, good: Double)) {
         let fake = try samples(count), real = try distribution.sample(count, generator: &rng)
         let coverage = modeCoverage(fake, distribution)
         let chart = ScatterPlot(title: "\(distribution.rawValue), iteration \(iteration)", series: [
@@ -42,7 +41,7 @@ public final class ToyGAN {
             (name: "generated", points: points(fake), color: RGB.palette[1])], xRange: (-3, 3), yRange: (-3, 3))
         let line = String(format: "iteration %d: W estimate %.3f, penalty %.4f", iteration, last.wasserstein, last.penalty)
             + (coverage.modes > 0 ? String(format: ", modes %d/%d, good %.0f%%", coverage.covered, coverage.modes, coverage.good * 100) : "")
-        return (chart.terminal(width: width, height: height, colors: colors), line, coverage)
+        return (chart, line, coverage)
     }
 
     public func samples(_ count: Int) throws -> Tensor {

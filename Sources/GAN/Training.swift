@@ -146,10 +146,15 @@ public final class Trainer {
     /// The generator's images for the first `count` codes of the fixed latent batch (all 64 by
     /// default), as a grid `[3, H, W]` in [−1, 1].
     public func sampleGrid(count: Int? = nil, rows: Int? = nil) throws -> Tensor {
+        try grid(fixedSamples(count: count), rows: rows, padding: 2, padValue: -1)
+    }
+
+    /// The generator's images `[N, 3, R, R]` for the first `count` codes of the fixed latent batch.
+    public func fixedSamples(count: Int? = nil) throws -> Tensor {
         let latent = try count.map { try fixedLatent.gather(Array(0..<min(max($0, 1), fixedLatent.shape[0]))) } ?? fixedLatent
         generator.eval()
         defer { generator.train() }
-        return try noGrad { try grid(generator(latent), rows: rows, padding: 2, padValue: -1) }
+        return try noGrad { try generator(latent) }
     }
 
     /// `count` new images `[N, 3, R, R]` from latent codes of a private stream (`seed`), in

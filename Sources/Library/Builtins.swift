@@ -294,16 +294,18 @@ private let coreBuiltins: [Builtin] = [
                         .labelled("attribute", .string, default: nil, "keep only faces with this CelebA attribute")],
             returns: "(images, count, summary, attributes, names)",
             .data, "A CelebA directory or any folder of PNG/JPEG images, preprocessed (and cached) as training uses it, in [−1, 1].",
-            example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16); dataset(\"/tmp/normlab-faces\", size: 16).summary") { args, _ in
+            example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16); dataset(\"/tmp/normlab-faces\", size: 16).summary") { args, session in
         let crop: Preprocessing.Crop
         switch args.string("crop") {
         case "celeba": crop = .celebA
         case "none": crop = .none
         default: crop = .center(nil)
         }
-        let set = try ImageDataset.load(args.string("path"), preprocessing: Preprocessing(crop: crop, size: args.int("size")),
-                                        split: args.optionalInt("split"), attribute: args.optionalString("attribute"),
-                                        limit: args.optionalInt("limit"))
+        let (path, preprocessing) = (args.string("path"), Preprocessing(crop: crop, size: args.int("size")))
+        let (split, attribute, limit) = (args.optionalInt("split"), args.optionalString("attribute"), args.optionalInt("limit"))
+        let set = try session.decoding {
+            try ImageDataset.load(path, preprocessing: preprocessing, split: split, attribute: attribute, limit: limit, progress: $0)
+        }
         var fields: [(String, Value)] = [("images", .tensor(set.images)), ("count", .number(Double(set.count))), ("summary", .string(set.summary))]
         if let attributes = set.attributes {
             fields.append(("attributes", .tensor(try Tensor(shape: [set.count, set.attributeNames.count], elements: attributes.flatMap { $0.map(Float.init) }))))
@@ -337,15 +339,21 @@ private let coreBuiltins: [Builtin] = [
         var rng = RandomGenerator(seed: 7)
         var last = (wasserstein: Float(0), penalty: Float(0))
         var coverage = (covered: 0, modes: distribution.centers.count, good: 0.0)
+        var measured = false
+        let progress = session.progress("train \(distribution.rawValue)", total: iterations)
+        defer { progress.finish() }
+        let points = DisplayID()
         for i in 1...iterations {
             try session.interpreter.checkInterrupt(at: args.location)
             last = try toy.step()
+            var values: [ProgressBar.Value] = [.init("W", Double(last.wasserstein)), .init("gp", Double(last.penalty))]
             if i % every == 0 || i == iterations {
-                let report = try toy.report(iteration: i, last: last, samples: 256, real: &rng, colors: session.colorMode, width: 56, height: 16)
-                coverage = report.coverage
-                session.emit(text: report.chart)
-                session.emit(text: report.line)
+                let report = try toy.report(iteration: i, last: last, samples: 256, real: &rng)
+                (coverage, measured) = (report.coverage, true)
+                session.show(try .chart(report.chart, columns: 56, rows: 16), display: points)
             }
+            if measured && coverage.modes > 0 { values += [.init("modes", Double(coverage.covered)), .init("good", coverage.good)] }
+            progress.update(i, values)
         }
         return .object(Record("ToyRun", [("wasserstein", .number(Double(last.wasserstein))), ("penalty", .number(Double(last.penalty))),
                                          ("covered", .number(Double(coverage.covered))), ("modes", .number(Double(coverage.modes))),

@@ -64,6 +64,22 @@ public struct Picture {
     }
 }
 
+extension Picture {
+    /// A line chart: Braille characters in a terminal (at most `columns` wide), 720×420 pixels elsewhere.
+    public static func chart(_ plot: LinePlot, columns: Int = 100, rows: Int = 16) throws -> Picture {
+        Picture(pixels: try plot.render(width: 720, height: 420).tensor(), description: plot.title.isEmpty ? "<line chart>" : plot.title) { width, _, colors in
+            plot.terminal(width: min(columns, width), height: rows, colors: colors)
+        }
+    }
+
+    /// A scatter plot: Braille characters in a terminal (at most `columns` wide), 560×560 pixels elsewhere.
+    public static func chart(_ plot: ScatterPlot, columns: Int = 72, rows: Int = 20) throws -> Picture {
+        Picture(pixels: try plot.render().tensor(), description: plot.title.isEmpty ? "<scatter plot>" : plot.title) { width, _, colors in
+            plot.terminal(width: min(columns, width), height: rows, colors: colors)
+        }
+    }
+}
+
 /// The terminal: text and pictures on standard output (or `write`), progress on standard
 /// error redrawn in place, pictures sized to the terminal.
 public final class TerminalFrontEnd: FrontEnd {
@@ -111,27 +127,37 @@ public final class SilentFrontEnd: FrontEnd {
 }
 
 /// The progress of a long builtin, reported to the front end that was the session's when it
-/// started: the first state at once (so something shows within a second), then every update.
-public final class ProgressReporter {
+/// started: with a known total the first state at once (so something shows within a second),
+/// else from the first update, which brings the total (decoding a folder: a cached one needs no
+/// bar). Updates may come from worker threads; they reach the front end one at a time.
+public final class ProgressReporter: @unchecked Sendable {
     let frontEnd: FrontEnd
     let display = DisplayID()
     let label: String
-    let total: Int
+    var total: Int
     let start = DispatchTime.now().uptimeNanoseconds
+    let lock = NSLock()
     var finished = false
 
-    init(frontEnd: FrontEnd, label: String, total: Int) {
-        (self.frontEnd, self.label, self.total) = (frontEnd, label, total)
-        update(0)
+    /// A bar of its own on the terminal, for commands that run no session (`normlab train`).
+    public convenience init(_ label: String, total: Int?) { self.init(frontEnd: TerminalFrontEnd(), label: label, total: total) }
+
+    init(frontEnd: FrontEnd, label: String, total: Int?) {
+        (self.frontEnd, self.label, self.total) = (frontEnd, label, total ?? 0)
+        if total != nil { update(0) }
     }
 
-    public func update(_ done: Int, _ values: [ProgressBar.Value] = []) {
+    public func update(_ done: Int, of total: Int? = nil, _ values: [ProgressBar.Value] = []) {
+        lock.lock(); defer { lock.unlock() }
+        guard !finished else { return }
+        if let total { self.total = total }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        frontEnd.progress(ProgressBar(label: label, done: done, total: total, elapsed: elapsed, values: values), display: display)
+        frontEnd.progress(ProgressBar(label: label, done: done, total: self.total, elapsed: elapsed, values: values), display: display)
     }
 
     /// Ends the display; later calls do nothing.
     public func finish() {
+        lock.lock(); defer { lock.unlock() }
         guard !finished else { return }
         finished = true
         frontEnd.finish(display)

@@ -40,9 +40,18 @@ public final class Session {
     /// Pictures whose builtin prints the terminal version itself, as text.
     func emit(image: Tensor, range: PixelRange) { frontEnd.show(Picture(pixels: image, range: range, drawing: nil), display: nil) }
 
-    /// Progress of a long builtin, shown at once; call `finish()` when it ends, also on errors.
-    public func progress(_ label: String, total: Int) -> ProgressReporter {
+    /// Progress of a long builtin (shown at once when the total is known); call `finish()` when
+    /// it ends, also on errors.
+    public func progress(_ label: String, total: Int?) -> ProgressReporter {
         ProgressReporter(frontEnd: frontEnd, label: label, total: total)
+    }
+
+    /// Runs `load` with a "decoding" bar that appears when a folder is being decoded (not for a
+    /// cached one).
+    public func decoding<T>(_ load: (_ progress: @escaping @Sendable (Int, Int) -> Void) throws -> T) rethrows -> T {
+        let bar = progress("decoding", total: nil)
+        defer { bar.finish() }
+        return try load { done, total in bar.update(done, of: total) }
     }
 
     /// Runs source; each bare expression's value is shown (and bound to `_`).

@@ -35,27 +35,35 @@ let studyBuiltins: [Builtin] = [
         (config.generatorWidth, config.criticWidth) = (width, max(4, width / 4))
         let count = max(2, args.int("faces"))
         let every = max(1, args.int("every"))
-        let images = try TrainingData.load(args.string("data"), count: count, size: config.resolution).images
+        let source = args.string("data")
+        // The bar shows at once, while the faces are made (or, after a decoding bar, once a folder is read).
+        let bar = source == "synth" ? session.progress("train \(variant.rawValue)", total: config.iterations) : nil
+        defer { bar?.finish() }
+        let images = try session.decoding { try TrainingData.load(source, count: count, size: config.resolution, progress: $0).images }
         config.batchSize = min(64, images.shape[0])
         // The global stream is the lesson's: the run seeds its own and gives it back.
         let saved = Runtime.generatorState
         defer { Runtime.generatorState = saved }
         let trainer = try Trainer(config, data: images)
+        let progress = bar ?? session.progress("train \(variant.rawValue)", total: config.iterations)
+        defer { progress.finish() }
         let start = DispatchTime.now().uptimeNanoseconds
         func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        // One display for the samples: a front end that can redraw it in place.
+        let samples = DisplayID()
         while trainer.iteration < config.iterations {
             if session.interpreter.interrupt.isRequested {
                 session.interpreter.interrupt.clear()
+                progress.finish()
                 session.emit(text: "stopped by Ctrl-C after \(trainer.iteration) iterations; the run so far is returned")
                 break
             }
             let entry = try trainer.step()
+            progress.update(trainer.iteration, entry.progressValues)
             if trainer.iteration % every == 0 || trainer.iteration == config.iterations {
-                let picture = try trainer.sampleGrid(count: 16, rows: 2)
-                session.emit(text: try Preview.show(picture, columns: min(terminalColumns() - 2, 64), mode: session.colorMode, range: .symmetric))
-                session.emit(image: picture, range: .symmetric)
-                session.emit(text: String(format: "%@ iteration %d/%d (epoch %d), W = %.3f, penalty = %.3f, %.2f s/iteration", variant.rawValue,
-                                          trainer.iteration, config.iterations, trainer.epoch, entry.wasserstein, entry.penalty, seconds() / Double(trainer.iteration)))
+                session.show(try .batch(trainer.fixedSamples(count: 16), range: .symmetric, rows: 2,
+                                        description: "\(variant.rawValue): samples at iteration \(trainer.iteration) of \(config.iterations)"),
+                             display: samples)
             }
         }
         let log = trainer.log
@@ -108,11 +116,16 @@ let studyBuiltins: [Builtin] = [
                                      .labelled("steps", .int, default: 400, "training steps")],
             returns: "(names, accuracy, frequencies)", .study,
             "Trains the critic-shaped classifier of the 11 attributes on labelled synthetic faces of another seed. `frequencies(images)` gives the share of images it finds each attribute in.",
-            example: "attribute_classifier(size: 8, faces: 32, steps: 2).names") { args, _ in
+            example: "attribute_classifier(size: 8, faces: 32, steps: 2).names") { args, session in
         let size = args.int("size")
         guard [8, 16, 32, 64, 128].contains(size) else { throw args.error("'size:' is 8, 16, 32, 64 or 128") }
-        let (classifier, accuracy) = try AttributeClassifier.forSyntheticFaces(resolution: size, count: max(8, args.int("faces")),
-                                                                              steps: max(1, args.int("steps")))
+        let steps = max(1, args.int("steps"))
+        let progress = session.progress("attribute classifier", total: steps)
+        defer { progress.finish() }
+        let (classifier, accuracy) = try AttributeClassifier.forSyntheticFaces(resolution: size, count: max(8, args.int("faces")), steps: steps) { step, loss in
+            try session.interpreter.checkInterrupt(at: args.location)
+            progress.update(step, [.init("loss", Double(loss))])
+        }
         let frequencies = BuiltinFunction(name: "frequencies") { call in
             let args = try frequenciesSignature.bind(call)
             let images = args.tensor("images")
@@ -129,3 +142,10 @@ let studyBuiltins: [Builtin] = [
 /// The classifier's method: the share of images in which it finds each attribute.
 private let frequenciesSignature = Signature(name: "frequencies", receiver: "classifier",
                                              parameters: [.positional("images", .tensor, "images [N, 3, size, size] in [−1, 1]")], returns: "[Number]")
+
+extension IterationLog {
+    /// What a training bar shows after the rate: the critic's estimate, the penalty and both losses.
+    public var progressValues: [ProgressBar.Value] {
+        [.init("W", Double(wasserstein)), .init("gp", Double(penalty)), .init("d_loss", Double(criticLoss)), .init("g_loss", Double(generatorLoss))]
+    }
+}

@@ -3,6 +3,7 @@ import Dispatch
 import Engine
 import Foundation
 import GAN
+import Library
 import Preview
 
 struct DataCommand: ParsableCommand {
@@ -30,9 +31,9 @@ struct DataCommand: ParsableCommand {
             default: throw ValidationError("--crop is celeba, center or none")
             }
             let start = DispatchTime.now().uptimeNanoseconds
-            let progress = ProgressLine(label: "decoding")
+            let progress = ProgressReporter("decoding", total: nil)
             let set = try ImageDataset.load(path, preprocessing: Preprocessing(crop: cropping, size: size), split: split, attribute: attribute, limit: limit,
-                                            progress: { progress.update($0, $1) })
+                                            progress: { progress.update($0, of: $1) })
             progress.finish()
             warnAboutSkipped(set.skipped)
             print(set.summary)
@@ -65,36 +66,4 @@ struct DataCommand: ParsableCommand {
 func warnAboutSkipped(_ skipped: [String]) {
     guard let first = skipped.first else { return }
     FileHandle.standardError.write(Data("warning: skipped \(skipped.count) unreadable image(s), e.g. \(first)\n".utf8))
-}
-
-/// A tqdm-style progress line on standard error: `decoding: 42%|████▍     | 420/1000 [00:03<00:04, 120.5it/s]`,
-/// redrawn at most ten times a second on a terminal, a plain line every few seconds otherwise.
-final class ProgressLine: @unchecked Sendable {
-    let label: String
-    let start = DispatchTime.now().uptimeNanoseconds
-    var lastDraw: UInt64 = 0
-    let lock = NSLock()
-    let terminal = isatty(STDERR_FILENO) == 1
-    var drawn = false
-
-    init(label: String) { self.label = label }
-
-    func update(_ done: Int, _ total: Int, suffix: String = "") {
-        lock.lock(); defer { lock.unlock() }
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard now - lastDraw > (terminal ? 100_000_000 : 5_000_000_000) || done == total else { return }
-        lastDraw = now
-        let elapsed = Double(now - start) / 1e9, rate = Double(done) / max(elapsed, 1e-9)
-        let fraction = Double(done) / Double(max(total, 1))
-        let width = 20, filled = Int(fraction * Double(width))
-        let bar = String(repeating: "█", count: filled) + String(repeating: " ", count: width - filled)
-        func clock(_ s: Double) -> String { String(format: "%02d:%02d", Int(s) / 60, Int(s) % 60) }
-        let line = "\(label): \(Int(fraction * 100))%|\(bar)| \(done)/\(total) [\(clock(elapsed))<\(clock(Double(total - done) / max(rate, 1e-9))), "
-            + (rate >= 1 ? String(format: "%.1fit/s", rate) : String(format: "%.2fs/it", 1 / max(rate, 1e-9)))
-            + (suffix.isEmpty ? "]" : ", \(suffix)]")
-        FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
-        drawn = true
-    }
-
-    func finish() { if terminal && drawn { FileHandle.standardError.write(Data("\n".utf8)) } }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import GAN
+import Library
 import REPL
 
 /// The small-scale study: the four variants with the same data and seeds, measured per epoch.
@@ -84,14 +85,14 @@ struct ExperimentCommand: ParsableCommand {
         print("\(config.variants.count) variant(s) × \(config.seeds.count) seed(s), \(total) iterations each (\(experiment.iterationsPerEpoch) per epoch) "
               + "on \(training.images.shape[0]) images of \(resolution)×\(resolution); output in \(out)/")
         installInterruptHandler()
-        var bar: ProgressLine?
+        var bar: ProgressReporter?
         var first = 0
         let outcome = try experiment.run(resume: resume, train: !report, interrupted: { sharedInterrupt.isRequested }, starting: { name, trainer in
             fflush(nil)
-            bar = ProgressLine(label: name)
+            bar = ProgressReporter(name, total: total - trainer.iteration)
             first = trainer.iteration
         }, progress: { name, trainer, entry in
-            bar?.update(trainer.iteration - first, total - first, suffix: String(format: "epoch %d, W=%.3f, gp=%.3f", trainer.epoch, entry.wasserstein, entry.penalty))
+            bar?.update(trainer.iteration - first, [.init("epoch", Double(trainer.epoch)), .init("W", Double(entry.wasserstein)), .init("gp", Double(entry.penalty))])
         }, measured: { r in
             bar?.finish()
             let e = r.evaluation

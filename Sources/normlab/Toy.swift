@@ -35,9 +35,9 @@ struct Toy: ParsableCommand {
             done = i
             let stop = sharedInterrupt.isRequested
             if i % max(1, every) == 0 || i == iterations || stop {
-                let report = try toy.report(iteration: i, last: last, samples: 512, real: &rng, colors: colors)
+                let report = try toy.report(iteration: i, last: last, samples: 512, real: &rng)
                 let rate = Double(i) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                if terminal { print("\u{1B}[H\u{1B}[2J" + report.chart) }
+                if terminal { print("\u{1B}[H\u{1B}[2J" + report.chart.terminal(width: 60, height: 22, colors: colors)) }
                 print(report.line + String(format: " (%d/%d, %.1f it/s)", i, iterations, rate))
             }
             if stop { print("stopped by Ctrl-C"); break }

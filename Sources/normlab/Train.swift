@@ -3,6 +3,7 @@ import Dispatch
 import Engine
 import Foundation
 import GAN
+import Library
 import REPL
 
 /// Trains one of the study's four variants on synthetic faces or an image folder.
@@ -37,15 +38,14 @@ struct Train: ParsableCommand {
         let trainer = try Trainer(config, data: images)
         if resume { try trainer.resume() }
         installInterruptHandler()
-        let progress = ProgressLine(label: "train \(chosen.rawValue)")
         let start = trainer.iteration
         print("training \(chosen.rawValue) on \(images.shape[0]) images of \(config.resolution)×\(config.resolution), "
               + "iterations \(trainer.iteration + 1)…\(config.iterations), output in \(out)/")
+        let progress = ProgressReporter("train \(chosen.rawValue)", total: config.iterations - start)
         let outcome: Trainer.Outcome
         do {
             outcome = try trainer.run(interrupted: { sharedInterrupt.isRequested }) { t, entry in
-                progress.update(t.iteration - start, config.iterations - start, suffix: String(format: "epoch %d, d_loss=%.3f, W=%.3f, gp=%.3f, g_loss=%.3f",
-                                                                                             t.epoch, entry.criticLoss, entry.wasserstein, entry.penalty, entry.generatorLoss))
+                progress.update(t.iteration - start, entry.progressValues)
             }
         } catch let error as TrainingError {
             progress.finish()
@@ -60,8 +60,8 @@ struct Train: ParsableCommand {
 /// The training data (`TrainingData.load`) with a progress bar while decoding, and a warning
 /// naming the images that could not be read.
 func loadTrainingData(_ data: String, count: Int, size: Int) throws -> TrainingData {
-    let progress = ProgressLine(label: "decoding")
-    let loaded = try TrainingData.load(data, count: count, size: size, progress: { progress.update($0, $1) })
+    let progress = ProgressReporter("decoding", total: nil)
+    let loaded = try TrainingData.load(data, count: count, size: size, progress: { progress.update($0, of: $1) })
     progress.finish()
     warnAboutSkipped(loaded.skipped)
     return loaded

@@ -46,4 +46,34 @@ final class FrontEndTests: XCTestCase {
         XCTAssertLessThanOrEqual(lines.count, 37)
         XCTAssertEqual(lines[0].components(separatedBy: "▀").count - 1, 6 * 18, "six faces of 18 columns a row")
     }
+
+    /// Training shows its bar before anything else (the faces are made meanwhile), updates it
+    /// every iteration, and redraws one display of 16 samples; the bar ends once.
+    func testTrainingReportsProgressAndRedrawsItsSamples() throws {
+        let frontEnd = CapturingFrontEnd()
+        let session = Session(frontEnd: frontEnd)
+        try session.run("let run = train_gan(\"sn\", iterations: 4, size: 8, width: 16, faces: 16, every: 2)")
+        guard case .progress(0, 4, let bar) = frontEnd.events.first else { return XCTFail("\(frontEnd.events)") }
+        XCTAssertEqual(frontEnd.events.filter { if case .progress(_, _, bar) = $0 { return true } else { return false } }.count, 5)
+        XCTAssertEqual(frontEnd.events.last, .finish(bar))
+        let pictures = frontEnd.events.compactMap { event -> DisplayID?? in if case .picture(_, let display) = event { return display } else { return nil } }
+        XCTAssertEqual(pictures.count, 2)
+        XCTAssertNotNil(pictures[0] ?? nil)
+        XCTAssertEqual(Set(pictures.map { $0 }).count, 1, "one display, shown again")
+        // 16 samples of 8×8 in 2 rows of 8 with 2 pixels between and around them.
+        XCTAssertEqual(frontEnd.pictures[0].pixels.shape, [3, 2 * 10 + 2, 8 * 10 + 2])
+        XCTAssertEqual(frontEnd.pictures[0].range, .symmetric)
+    }
+
+    func testTheToyAndTheClassifierReportProgress() throws {
+        let frontEnd = CapturingFrontEnd()
+        let session = Session(frontEnd: frontEnd)
+        try session.run("train_toy(\"8gaussians\", iterations: 4, hidden: 8, every: 2)")
+        XCTAssertEqual(frontEnd.events.compactMap { if case .progress(let done, 4, _) = $0 { return done } else { return nil } }, [0, 1, 2, 3, 4])
+        XCTAssertEqual(frontEnd.pictures.map(\.description), ["8gaussians, iteration 2", "8gaussians, iteration 4"])
+        XCTAssertEqual(frontEnd.pictures[0].pixels.shape, [3, 560, 560])
+        frontEnd.events = []
+        try session.run("attribute_classifier(size: 8, faces: 32, steps: 3)")
+        XCTAssertEqual(frontEnd.events.compactMap { if case .progress(let done, 3, _) = $0 { return done } else { return nil } }, [0, 1, 2, 3])
+    }
 }
