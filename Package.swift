@@ -47,12 +47,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries (module maps). The REPL uses libedit; Preview uses libpng and libjpeg.
-        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
-        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // System libraries (module maps), found through pkg-config: on macOS Homebrew's lie outside
+        // the compiler's search paths. The REPL uses libedit (macOS also ships one); Preview uses
+        // libpng and libjpeg.
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
         // libjpeg and libpng report errors by longjmp, which Swift cannot catch: the decoders are
-        // a small C target. Writing PNG uses libpng's simplified API from Swift (CPNG).
-        .target(name: "CCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        // a small C target (which takes the libraries' paths from CPNG and CJPEG). Writing PNG uses
+        // libpng's simplified API from Swift (CPNG).
+        .target(name: "CCodecs", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         // The fast kernels on raw pointers (GEMM, convolution, elementwise), in their own target
         // so that only they get the CPU flags (`kernelSettings`).
@@ -71,7 +75,7 @@ let package = Package(
         // Lessons (Markdown with code cells), stepping, checks, transcripts.
         .target(name: "Notebook", dependencies: ["Library", "Script", "Engine", "Preview"]),
         // The line-editing REPL (libedit): commands, completion, history, Ctrl-C.
-        .target(name: "REPL", dependencies: ["Notebook", "Library", "Script", "Engine", "Preview", "CEditLine"]),
+        .target(name: "REPL", dependencies: ["Notebook", "Library", "Script", "Engine", "Preview", "CEditLine", "CPlatform"]),
         // Pictures: PNG and JPEG codecs, terminal previews, image grids, plots (Engine only below).
         .target(name: "Preview", dependencies: ["Engine", "CPNG", "CCodecs"]),
         // Layers, spectral norm, AdaIN, the WGAN-GP loss, Adam, checkpoints.

@@ -1,6 +1,11 @@
 #include "normlab_platform.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
@@ -54,4 +59,34 @@ nl_cpu_features nl_cpu_features_detect(void) {
 #endif
 #endif
     return f;
+}
+
+int nl_signal_handle(int signal, void (*handler)(int)) {
+    struct sigaction action;
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    return sigaction(signal, &action, NULL);
+}
+
+int nl_thread_start(void *(*body)(void *), void *context) {
+    pthread_t thread;
+    int status = pthread_create(&thread, NULL, body, context);
+    if (status == 0) pthread_detach(thread);
+    return status;
+}
+
+void nl_allocator_tune(void) {
+#if defined(__GLIBC__)
+    // Blocks up to 32 MiB come from the heap instead of mmap, and freed memory is not handed
+    // back to the kernel, so the next buffer of a size reuses warm pages instead of faulting
+    // in fresh ones that the kernel must clear.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    // One arena for every thread: a worker thread's own arena gave its freed packing buffers
+    // back to the kernel after every product. One lock is cheap at a few allocations per op.
+    mallopt(M_ARENA_MAX, 1);
+#endif
+    // Darwin's malloc has no such settings (and no mallopt): it keeps recently freed large
+    // blocks for reuse on its own. Other C libraries are left as they are.
 }

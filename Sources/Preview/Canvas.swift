@@ -1,6 +1,8 @@
 import Engine
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// An sRGB colour.

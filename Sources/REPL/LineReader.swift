@@ -1,4 +1,5 @@
 import CEditLine
+import CPlatform
 import Foundation
 import Library
 import Script
@@ -26,11 +27,7 @@ public let sharedInterrupt = InterruptFlag()
 /// Ctrl-C: without SA_RESTART, so a read at the prompt returns with EINTR (the line is
 /// discarded); during a computation the running code sees the flag between operations.
 public func installInterruptHandler() {
-    var action = sigaction()
-    action.__sigaction_handler.sa_handler = { _ in sharedInterrupt.request() }
-    sigemptyset(&action.sa_mask)
-    action.sa_flags = 0
-    sigaction(SIGINT, &action, nil)
+    _ = nl_signal_handle(SIGINT) { _ in sharedInterrupt.request() }
 }
 
 /// Line editing with libedit: history (saved to a file), Emacs keys, Tab completion.

@@ -235,7 +235,9 @@ func openBrackets(_ source: String) -> Int {
 public func lessonsDirectory() -> String {
     if let env = ProcessInfo.processInfo.environment["NORMLAB_LESSONS"] { return env }
     if FileManager.default.fileExists(atPath: "Lessons") { return "Lessons" }
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    // The running binary's own path (Linux: /proc/self/exe, Darwin: the loader's), which
+    // argv[0] is not when normlab was found through PATH or a symbolic link.
+    var url = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath()
     for _ in 0..<5 {
         url.deleteLastPathComponent()
         let candidate = url.appendingPathComponent("Lessons").path

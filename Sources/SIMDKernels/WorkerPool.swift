@@ -1,7 +1,10 @@
+import CPlatform
 import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Runs `body(i)` for each i in 0..<iterations, on the calling thread and up to `threads` − 1
@@ -103,14 +106,12 @@ final class WorkerPool: @unchecked Sendable {
                 // instead of spinning against it.
                 let spins = count + 1 < cores
                 count += 1
-                var thread = pthread_t()
                 let context = Unmanaged.passRetained(WorkerContext(pool: self, spins: spins)).toOpaque()
-                _ = pthread_create(&thread, nil, { context in
+                _ = nl_thread_start({ context in
                     guard let context else { return nil }
                     let worker = Unmanaged<WorkerContext>.fromOpaque(context).takeRetainedValue()
                     worker.pool.serve(spins: worker.spins)
                 }, context)
-                pthread_detach(thread)
             }
         }
     }

@@ -563,4 +563,6 @@ public final class Interpreter {
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif

@@ -20,4 +20,17 @@ typedef struct {
 
 nl_cpu_features nl_cpu_features_detect(void);
 
+// Calls `handler` on `signal`, with no flags and nothing masked. Without SA_RESTART a blocking
+// read that the signal interrupts returns EINTR instead of resuming, which is what lets Ctrl-C
+// cancel a line at the prompt. (glibc and Darwin name the handler's union field differently,
+// which is why this is C.) 0 on success.
+int nl_signal_handle(int signal, void (*handler)(int));
+
+// Starts a detached thread that runs body(context). 0 on success.
+int nl_thread_start(void *(*body)(void *), void *context);
+
+// Sets up the C allocator for an engine that allocates and frees buffers of up to tens of MB on
+// every op, on several threads (glibc; elsewhere nothing to set, see the definition).
+void nl_allocator_tune(void);
+
 #endif
