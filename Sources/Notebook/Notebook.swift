@@ -82,7 +82,7 @@ public final class Notebook {
         write(cell.code.split(separator: "\n", omittingEmptySubsequences: false).map { (color ? "\u{1B}[36m" : "") + "  " + $0 + (color ? "\u{1B}[0m" : "") }.joined(separator: "\n"))
         write(header(""))
         position += 1
-        return execute(cell.code, prose: cell.prose, file: lesson.path, source: lesson.text, lineOffset: cell.line - 1)
+        return execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line)
     }
 
     /// Runs every remaining cell, stopping at the first that fails.
@@ -97,9 +97,10 @@ public final class Notebook {
         return .ok
     }
 
-    /// Runs code typed by the user; it joins the transcript like a cell.
+    /// Runs code typed by the user; it joins the transcript like a cell. Errors name `file` and
+    /// the line there, counting the code's first line as `firstLine`.
     @discardableResult
-    public func execute(_ code: String, prose: String? = nil, file: String = "<input>", source: String? = nil, lineOffset: Int = 0) -> Outcome {
+    public func execute(_ code: String, prose: String? = nil, file: String = "<input>", firstLine: Int = 1) -> Outcome {
         let recorder = Recorder(forwardingTo: session.frontEnd)
         session.frontEnd = recorder
         defer {
@@ -110,9 +111,9 @@ public final class Notebook {
             try session.run(code)
             return .ok
         } catch var error as ScriptError {
-            if let location = error.location { error.location = Location(line: location.line + lineOffset, column: location.column) }
-            let rendered = error.rendered(source: source ?? code, file: file, color: color)
-            recorder.record(error.rendered(source: source ?? code, file: file, color: false))
+            if let location = error.location { error.location = Location(line: location.line + firstLine - 1, column: location.column) }
+            let rendered = error.rendered(source: code, file: file, firstLine: firstLine, color: color)
+            recorder.record(error.rendered(source: code, file: file, firstLine: firstLine, color: false))
             write(rendered)
             return error.kind == .interrupted ? .interrupted : .failed(error.kind == .check ? "check failed: \(error.message)" : error.message)
         } catch {

@@ -14,6 +14,9 @@ public final class REPL {
     let interactive: Bool
     let strict: Bool
     var pending: [String] = []
+    /// Lines read so far, and the line where the pending input began: errors give the real line.
+    var lineNumber = 0
+    var pendingStart = 1
     /// The continuation prompt is explained the first time it appears.
     var explainedContinuation = false
     var failed = false
@@ -101,6 +104,9 @@ public final class REPL {
 
     func say(_ text: String) { notebook.write(text) }
 
+    /// The exit status: a script (piped input) that had any error fails, as does `--strict`.
+    var status: Int32 { failed && (strict || !interactive) ? 1 : 0 }
+
     /// Reads and runs lines until the input ends or `:quit`; the exit status.
     public func run() -> Int32 {
         while true {
@@ -108,15 +114,16 @@ public final class REPL {
             if cancelled { pending = []; continue }
             guard var line else {
                 if interactive { print("") }
-                return failed && strict ? 1 : 0
+                return status
             }
+            lineNumber += 1
             reader.remember(line)
             // A line pasted with its prompt still works.
             for p in ["normlab> ", "> "] where line.hasPrefix(p) { line = String(line.dropFirst(p.count)) }
             do {
                 try handle(line)
             } catch is Quit {
-                return failed && strict ? 1 : 0
+                return status
             } catch {
                 say("error: \(describe(error))")
                 failed = true
@@ -148,6 +155,7 @@ public final class REPL {
             }
             if trimmed.hasPrefix("?") { say(session.help(String(trimmed.dropFirst()))); return }
         }
+        if pending.isEmpty { pendingStart = lineNumber }
         pending.append(line)
         let source = pending.joined(separator: "\n")
         if openBrackets(source) > 0 {
@@ -158,7 +166,7 @@ public final class REPL {
             return
         }
         pending = []
-        outcome(notebook.execute(source))
+        outcome(notebook.execute(source, file: interactive ? "<input>" : "<stdin>", firstLine: interactive ? 1 : pendingStart))
     }
 
     func outcome(_ result: Notebook.Outcome) {
@@ -248,14 +256,16 @@ public func lessonsDirectory() -> String {
 
 /// A lesson by number (`2` → Lessons/02-….md) or by path.
 public func lessonPath(_ argument: String) throws -> String {
+    let directory = lessonsDirectory()
+    let lessons = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted()
+    let hint = "give a lesson number (1…\(lessons.count)) or a lesson file; the lessons: " + lessons.joined(separator: ", ")
     guard let n = Int(argument) else {
-        guard !argument.isEmpty else { throw ScriptError(.runtime, ":load needs a file or a lesson number") }
+        guard !argument.isEmpty else { throw ScriptError(.runtime, "which lesson?", hint: hint) }
+        guard FileManager.default.fileExists(atPath: argument) else { throw ScriptError(.runtime, "there is no lesson file '\(argument)'", hint: hint) }
         return argument
     }
-    let directory = lessonsDirectory()
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-    guard let file = files.sorted().first(where: { $0.hasPrefix(String(format: "%02d-", n)) && $0.hasSuffix(".md") }) else {
-        throw ScriptError(.runtime, "there is no lesson \(n) in \(directory)", hint: "the lessons: " + files.filter { $0.hasSuffix(".md") }.sorted().joined(separator: ", "))
+    guard let file = lessons.first(where: { $0.hasPrefix(String(format: "%02d-", n)) }) else {
+        throw ScriptError(.runtime, "there is no lesson \(n) in \(directory)", hint: hint)
     }
     return directory + "/" + file
 }

@@ -22,16 +22,17 @@ public struct ScriptError: Error, CustomStringConvertible, Sendable {
 
     /// The error as swift-syntax prints diagnostics: `file:line:column`, the source line with
     /// line numbers in a `│` gutter and a line of context before it, and a caret under the column.
-    public func rendered(source: String, file: String = "<input>", color: Bool = false) -> String {
+    /// `source` starts at line `firstLine` of the file (a lesson's cell, a statement of piped input).
+    public func rendered(source: String, file: String = "<input>", firstLine: Int = 1, color: Bool = false) -> String {
         let label = kind == .check ? "check failed" : (kind == .interrupted ? "interrupted" : "error")
         let (red, bold, dim, reset) = color ? ("\u{1B}[31m", "\u{1B}[1m", "\u{1B}[2m", "\u{1B}[0m") : ("", "", "", "")
         var out = "\(bold)\(red)\(label)\(reset)\(bold): \(message)\(reset)"
         guard let location else { return out + (hint.map { "\n  hint: \($0)" } ?? "") }
         out += "\n\(dim)--> \(file):\(location.line):\(location.column)\(reset)"
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
-        let first = max(1, location.line - 1), width = String(location.line).count
-        for number in first...location.line where number <= lines.count {
-            out += "\n\(dim)\(String(number).leftPadded(width)) │\(reset) \(lines[number - 1])"
+        let first = max(firstLine, location.line - 1), width = String(location.line).count
+        for number in first...max(first, location.line) where number - firstLine < lines.count {
+            out += "\n\(dim)\(String(number).leftPadded(width)) │\(reset) \(lines[number - firstLine])"
         }
         out += "\n\(String(repeating: " ", count: width)) \(dim)│\(reset) \(String(repeating: " ", count: max(0, location.column - 1)))\(red)^\(reset)"
         if let hint { out += "\n\(String(repeating: " ", count: width)) \(dim)│\(reset) hint: \(hint)" }

@@ -33,7 +33,7 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
             }
         } catch {
             notebook.write("error: \(describe(error))")
-            if !interactive && strict { return 1 }
+            return 1
         }
     }
     return repl.run()
@@ -74,13 +74,14 @@ struct LessonCommand: ParsableCommand {
     }
 }
 
-/// Runs lessons straight through; with --check, fails if any cell errors or any check fails.
+/// Runs lessons straight through, and fails (naming file, cell and line) if a lesson cannot be
+/// read, a cell errors or a check fails.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run lesson files non-interactively.",
                                                     discussion: "Example: normlab run --check Lessons/*.md")
     @Argument(help: "Lesson files (Markdown).")
     var files: [String]
-    @Flag(help: "Exit non-zero if any cell errors or any check fails, naming file, cell and line.")
+    @Flag(help: "Run as a test: cells see checking() as true and train with their small presets.")
     var check = false
     @Flag(help: "Only print the summary.")
     var quiet = false
@@ -117,7 +118,7 @@ struct Run: ParsableCommand {
         }
         if !failures.isEmpty {
             print("\n\(failures.count) lesson(s) failed:\n" + failures.map { "  " + $0 }.joined(separator: "\n"))
-            if check { throw ExitCode.failure }
+            throw ExitCode.failure
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CEditLine
 import Engine
 import Foundation
 
@@ -20,6 +21,9 @@ struct Normlab: ParsableCommand {
     /// says what it lacks and how to build for it, before any kernel runs. Foundation's file
     /// errors (`Error Domain=NSCocoaErrorDomain…`) are told in words that name the file.
     static func main() {
+        // Into a pipe or file, each line leaves when it is printed: `normlab … | tee log` shows
+        // the output as it comes, and a crash or a kill loses at most a partial line.
+        if isatty(1) == 0 { setvbuf(nl_stdout(), nil, _IOLBF, 0) }
         if let reason = SIMDBackend.unsupportedCPU {
             FileHandle.standardError.write(Data("normlab: \(reason)\n".utf8))
             Self.exit(withError: ExitCode.failure)

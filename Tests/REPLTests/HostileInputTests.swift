@@ -20,7 +20,8 @@ final class HostileInputTests: XCTestCase {
     @discardableResult
     func survives(_ lines: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let result = try runPiped(["repl"], input: lines + "\nprint(\"still alive\")\n")
-        XCTAssertEqual(result.status, 0, result.output, file: file, line: line)
+        // No crash (a signal gives 128 + n); a script with an error exits 1 at its end.
+        XCTAssertLessThan(result.status, 128, result.output, file: file, line: line)
         XCTAssertTrue(result.output.contains("still alive"), result.output, file: file, line: line)
         return result.output
     }

@@ -44,8 +44,67 @@ final class ScriptedREPLTests: XCTestCase {
         XCTAssertFalse(strict.output.contains("not reached"))
 
         let lenient = try runPiped(["repl"], input: "y + zz\nprint(\"still here\")\n")
-        XCTAssertEqual(lenient.status, 0)
+        XCTAssertEqual(lenient.status, 1, "a script with an error fails, at the end")
         XCTAssertTrue(lenient.output.contains("still here"), "the session survives an error")
+    }
+
+    /// Issue 17 item 6: an error in piped input names its real line (not `<input>:1`), and a
+    /// script with any error exits non-zero once its input ends.
+    func testPipedErrorsGiveTheRealLineAndTheScriptFailsAtTheEnd() throws {
+        let result = try runPiped(["repl"], input: "let a = 1\n\nlet b = [1,\n  2]\nb + zz\nprint(\"after\")\n")
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("--> <stdin>:5:5\n5 │ b + zz\n  │     ^"), result.output)
+        XCTAssertTrue(result.output.contains("after"), "the rest of the script still runs")
+        let clean = try runPiped(["repl"], input: "let a = 1\nprint(a)\n")
+        XCTAssertEqual(clean.status, 0, clean.output)
+    }
+
+    /// `normlab run` names the file and the line in it.
+    func testRunNamesTheFileAndLineOfAnError() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("erring-\(UUID().uuidString).md").path
+        try "# E\n\n```swift\nlet a = 1\n\nprint(a + zz)\n```\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try runPiped(["run", file], input: "")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.output.contains("--> \(file):6:11\n5 │ \n6 │ print(a + zz)"), result.output)
+    }
+
+    /// Issue 17 item 6: what does not exist is an error, with a message and a failing status.
+    func testMissingLessonsAndFilesExitNonZero() throws {
+        for (arguments, message) in [(["lesson", "99"], "there is no lesson 99"), (["lesson", "abc"], "there is no lesson file 'abc'"),
+                                     (["run", "missing.md"], "missing.md: cannot read the lesson missing.md (no such file)")] {
+            let result = try runPiped(arguments, input: "")
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.output.contains(message), result.output)
+        }
+    }
+
+    /// Issue 17 item 6 and 18 item 10: into a pipe, each line is written when it is printed,
+    /// not when normlab exits, so `normlab | tee log` shows it and a kill cannot lose it.
+    func testPipedOutputArrivesLineByLine() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: normlab)
+        process.arguments = ["repl"]
+        process.currentDirectoryURL = packageRoot
+        let stdin = Pipe(), stdout = Pipe()
+        (process.standardInput, process.standardOutput) = (stdin, stdout)
+        try process.run()
+        stdin.fileHandleForWriting.write(Data("print(\"first\")\nwhile true { }\n".utf8))
+        var received = ""
+        let deadline = Date().addingTimeInterval(20)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let fd = stdout.fileHandleForReading.fileDescriptor
+        while !received.contains("first") && Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 100) > 0 {
+                let n = read(fd, &buffer, buffer.count)
+                if n <= 0 { break }
+                received += String(decoding: buffer[0..<n], as: UTF8.self)
+            }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertTrue(received.contains("first"), "the line printed before the endless loop arrived while it ran: \(received.debugDescription)")
     }
 
     func testCommandsWithoutATerminal() throws {
