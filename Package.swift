@@ -60,12 +60,15 @@ let package = Package(
 
         // The fast kernels on raw pointers (GEMM, convolution, elementwise), in their own target
         // so that only they get the CPU flags (`kernelSettings`).
-        .target(name: "SIMDKernels", dependencies: ["CPlatform"] + (cpuFlags ? ["SIMDKernelsAVX512"] : []), swiftSettings: kernelSettings),
+        .target(name: "SIMDKernels", dependencies: ["Ops", "CPlatform"] + (cpuFlags ? ["SIMDKernelsAVX512"] : []), swiftSettings: kernelSettings),
+        // The op descriptors (UnaryOp, BinaryOp, ReduceOp, ConvDims) that the engine and its
+        // kernels share.
+        .target(name: "Ops"),
         // What differs between Linux and macOS, and the CPU's features (CPUID, XGETBV), in C.
         .target(name: "CPlatform"),
 
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
-        .target(name: "Engine", dependencies: ["SIMDKernels", "CPlatform"], swiftSettings: cpuFlags ? [cpuFlagsDefined] : []),
+        .target(name: "Engine", dependencies: ["Ops", "SIMDKernels", "CPlatform"], swiftSettings: cpuFlags ? [cpuFlagsDefined] : []),
         // Datasets (CelebA, image folders, synthetic faces, 2-D toys); later models and training.
         .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"]),
         // The lesson language: lexer, parser, evaluator, values (knows Engine only).

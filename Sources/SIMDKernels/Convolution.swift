@@ -1,39 +1,27 @@
 import Dispatch
+import Ops
 import Synchronization
 
-/// The sizes of one 2-D convolution (NCHW input, [out, in, kh, kw] weight).
-public struct ConvolutionShape: Sendable {
-    public var batch, inChannels, height, width, outChannels, kernelH, kernelW, outH, outW: Int
-    public var strideH, strideW, padH, padW, dilationH, dilationW: Int
-    public init(batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int, kernelH: Int, kernelW: Int,
-                outH: Int, outW: Int, strideH: Int, strideW: Int, padH: Int, padW: Int, dilationH: Int, dilationW: Int) {
-        (self.batch, self.inChannels, self.height, self.width) = (batch, inChannels, height, width)
-        (self.outChannels, self.kernelH, self.kernelW, self.outH, self.outW) = (outChannels, kernelH, kernelW, outH, outW)
-        (self.strideH, self.strideW, self.padH, self.padW, self.dilationH, self.dilationW) = (strideH, strideW, padH, padW, dilationH, dilationW)
-    }
-    var patch: Int { inChannels * kernelH * kernelW }       // rows of the column matrix
-    var pixels: Int { outH * outW }                         // its columns
-    var inputSize: Int { inChannels * height * width }
-    var outputSize: Int { outChannels * outH * outW }
+extension ConvDims {
     /// A 1×1 kernel with stride 1 and no padding reads the input as its own column matrix.
-    var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
+    var isPointwise: Bool { kernelH == 1 && kernelW == 1 && stride.h == 1 && stride.w == 1 && padding.h == 0 && padding.w == 0 }
 }
 
 /// Unfolds one image [C, H, W] into the column matrix [C·kh·kw, outH·outW]:
 /// column (oy, ox) holds the input patch that output pixel sees, zeros in the padding. Each
 /// output row of a tap is a run of a zero-padded copy of the image, read without bounds
 /// checks (with stride 2, by vectors of even lanes).
-func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
+func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ s: ConvDims) {
     im2col(x, into: .rowMajor(col, ld: s.pixels), s)
 }
 
-func im2col(_ x: UnsafePointer<Float>, into col: ColumnLayout, _ s: ConvolutionShape) {
+func im2col(_ x: UnsafePointer<Float>, into col: ColumnLayout, _ s: ConvDims) {
     withPaddedGroup(x, first: 0, count: 1, s, threads: 1) { padded in gatherRows(padded, channels: 0..<s.inChannels, into: col, s) }
 }
 
 /// The adjoint of im2col: adds each column entry back onto the input pixel it came from, in a
 /// zero-padded image that is then cropped.
-func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
+func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: ConvDims) {
     withPaddedImages(s, count: 1) { padded in
         padded.base.update(repeating: 0, count: s.inChannels * padded.planeSize)
         addRows(col, ld: s.pixels, channels: 0..<s.inChannels, into: padded, s)
@@ -61,20 +49,20 @@ struct PaddedImages: @unchecked Sendable {
 }
 
 /// Scratch for the strided paths and for groups of images.
-func withPaddedImages(_ s: ConvolutionShape, count: Int, _ body: (PaddedImages) -> Void) {
-    let paddedWidth = s.width + 2 * s.padW
+func withPaddedImages(_ s: ConvDims, count: Int, _ body: (PaddedImages) -> Void) {
+    let paddedWidth = s.width + 2 * s.padding.w
     // The stride-2 vectors read, and add zero to, one float past the last they use. Each plane
     // has that float of its own: past a plane's last pixel lies the next plane, which in a group
     // belongs to another channel, so another thread may be adding into it.
-    let planes = PaddedPlanes(rows: s.height + 2 * s.padH, rowStride: paddedWidth, spare: 1)
+    let planes = PaddedPlanes(rows: s.height + 2 * s.padding.h, rowStride: paddedWidth, spare: 1)
     let size = count * s.inChannels * planes.planeSize
     let padded = UnsafeMutablePointer<Float>.allocate(capacity: max(size, 1))
     defer { padded.deallocate() }
-    body(PaddedImages(base: padded, count: count, planes: planes, rowStride: s.strideH * paddedWidth))
+    body(PaddedImages(base: padded, count: count, planes: planes, rowStride: s.stride.h * paddedWidth))
 }
 
 /// Images first..<first + count of x, zero-padded (in parallel), for `body`.
-func withPaddedGroup(_ x: UnsafePointer<Float>, first: Int, count: Int, _ s: ConvolutionShape, threads: Int,
+func withPaddedGroup(_ x: UnsafePointer<Float>, first: Int, count: Int, _ s: ConvDims, threads: Int,
                      _ body: (PaddedImages) -> Void) {
     withPaddedImages(s, count: count) { padded in
         concurrentPerform(iterations: count, threads: threads) { i in pad(x + (first + i) * s.inputSize, into: padded, image: i, s) }
@@ -100,7 +88,7 @@ struct ColumnLayout: @unchecked Sendable {
 
     /// Whether gatherRows can write images of this shape in panels `width` wide: each image in
     /// one panel, or filling whole panels with whole output rows.
-    static func holds(_ s: ConvolutionShape, width: Int) -> Bool {
+    static func holds(_ s: ConvDims, width: Int) -> Bool {
         width % s.pixels == 0 || (s.pixels % width == 0 && width % s.outW == 0)
     }
 }
@@ -110,7 +98,7 @@ struct ColumnLayout: @unchecked Sendable {
 /// larger) fills whole panels, each holding width / outW of its output rows (see
 /// `ColumnLayout.holds`). A thread fills whole rows, writing each row's memory once and in
 /// order, where filling image by image wrote 64 bytes into each of thousands of rows (4×4 maps).
-func gatherRows(_ padded: PaddedImages, channels: Range<Int>, into col: ColumnLayout, _ s: ConvolutionShape) {
+func gatherRows(_ padded: PaddedImages, channels: Range<Int>, into col: ColumnLayout, _ s: ConvDims) {
     let images = (0..<padded.count).map { col.offset(column: $0 * s.pixels) }
     var part = s
     part.outH = col.panelWidth >= s.pixels ? s.outH : col.panelWidth / s.outW
@@ -132,7 +120,7 @@ func gatherRows(_ padded: PaddedImages, channels: Range<Int>, into col: ColumnLa
 }
 
 /// The adjoint of gatherRows: adds the rows for `channels` back into the padded images.
-func addRows(_ col: UnsafePointer<Float>, ld: Int, channels: Range<Int>, into padded: PaddedImages, _ s: ConvolutionShape) {
+func addRows(_ col: UnsafePointer<Float>, ld: Int, channels: Range<Int>, into padded: PaddedImages, _ s: ConvDims) {
     for c in channels {
         for ky in 0..<s.kernelH {
             for kx in 0..<s.kernelW {
@@ -149,9 +137,9 @@ func addRows(_ col: UnsafePointer<Float>, ld: Int, channels: Range<Int>, into pa
 /// side in the column matrix's row. Maps 4 wide at stride 2 (conv3's, convT1's) store two rows
 /// per 8-float vector: a run of 4 alone costs more in loop than in data.
 @inline(__always)
-func gatherTap(_ source: UnsafePointer<Float>, rowStride: Int, _ s: ConvolutionShape, into destination: UnsafeMutablePointer<Float>) {
+func gatherTap(_ source: UnsafePointer<Float>, rowStride: Int, _ s: ConvDims, into destination: UnsafeMutablePointer<Float>) {
     var oy = 0
-    if s.strideW == 2 && s.outW == 4 {
+    if s.stride.w == 2 && s.outW == 4 {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
         @inline(__always) func row(_ y: Int) -> SIMD4<Float> { from.loadUnaligned(fromByteOffset: 4 * y * rowStride, as: Lanes8.self).evenHalf }
         while oy + 2 <= s.outH {
@@ -160,16 +148,16 @@ func gatherTap(_ source: UnsafePointer<Float>, rowStride: Int, _ s: ConvolutionS
         }
     }
     while oy < s.outH {
-        gatherRun(source + oy * rowStride, stride: s.strideW, count: s.outW, into: destination + oy * s.outW)
+        gatherRun(source + oy * rowStride, stride: s.stride.w, count: s.outW, into: destination + oy * s.outW)
         oy += 1
     }
 }
 
 /// The adjoint of gatherTap: adds one tap's output rows back into the padded image.
 @inline(__always)
-func addTap(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rowStride: Int, _ s: ConvolutionShape) {
+func addTap(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rowStride: Int, _ s: ConvDims) {
     var oy = 0
-    if s.strideW == 2 && s.outW == 4 {
+    if s.stride.w == 2 && s.outW == 4 {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
         @inline(__always) func add(_ v: SIMD4<Float>, _ y: Int) {
             to.storeBytes(of: to.loadUnaligned(fromByteOffset: 4 * y * rowStride, as: Lanes8.self) + spreadEven(v), toByteOffset: 4 * y * rowStride, as: Lanes8.self)
@@ -181,7 +169,7 @@ func addTap(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePoint
         }
     }
     while oy < s.outH {
-        addRun(source + oy * s.outW, count: s.outW, into: destination + oy * rowStride, stride: s.strideW)
+        addRun(source + oy * s.outW, count: s.outW, into: destination + oy * rowStride, stride: s.stride.w)
         oy += 1
     }
 }
@@ -234,8 +222,8 @@ func addRun(_ source: UnsafePointer<Float>, count: Int, into destination: Unsafe
 
 /// Where kernel tap (ky, kx) of the patch at output (0, 0) sits in a padded plane.
 @inline(__always)
-func tapOffset(ky: Int, kx: Int, _ s: ConvolutionShape) -> Int {
-    ky * s.dilationH * (s.width + 2 * s.padW) + kx * s.dilationW
+func tapOffset(ky: Int, kx: Int, _ s: ConvDims) -> Int {
+    ky * s.dilation.h * (s.width + 2 * s.padding.w) + kx * s.dilation.w
 }
 
 /// One image's planes, zero-padded: `top` rows and `left` columns before the data, zeros after
@@ -263,15 +251,15 @@ struct PaddedPlanes {
 }
 
 /// Image i of `padded`: x with its padding.
-func pad(_ x: UnsafePointer<Float>, into padded: PaddedImages, image i: Int, _ s: ConvolutionShape) {
-    padded.planes.fill(x, channels: s.inChannels, height: s.height, width: s.width, top: s.padH, left: s.padW,
+func pad(_ x: UnsafePointer<Float>, into padded: PaddedImages, image i: Int, _ s: ConvDims) {
+    padded.planes.fill(x, channels: s.inChannels, height: s.height, width: s.width, top: s.padding.h, left: s.padding.w,
                        into: padded.plane(i, 0), planeStride: padded.channelBlock)
 }
 
-func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape) {
+func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvDims) {
     let paddedWidth = padded.planes.rowStride
     for c in 0..<s.inChannels {
-        let interior = padded.plane(i, c) + s.padH * paddedWidth + s.padW
+        let interior = padded.plane(i, c) + s.padding.h * paddedWidth + s.padding.w
         for y in 0..<s.height { copyShort(interior + y * paddedWidth, to: x + (c * s.height + y) * s.width, count: s.width) }
     }
 }
@@ -284,7 +272,7 @@ func crop(_ padded: PaddedImages, image i: Int, into x: UnsafeMutablePointer<Flo
 /// runs slow (a VM's core) does fewer; for work whose result does not depend on which worker
 /// did a group. Otherwise worker w does groups w, w + workers, …, always the same ones: work
 /// that sums into a worker's own buffer needs that, or its result would change from run to run.
-func forEachGroup(_ s: ConvolutionShape, size: Int, threads: Int, scratch: Int, claimed: Bool = true,
+func forEachGroup(_ s: ConvDims, size: Int, threads: Int, scratch: Int, claimed: Bool = true,
                   _ body: (_ worker: Int, _ first: Int, _ count: Int, _ scratch: UnsafeMutablePointer<Float>, _ innerThreads: Int) -> Void) {
     _ = heapSetUp
     let groups = (s.batch + size - 1) / size, workers = groupWorkers(s, size: size, threads: threads)
@@ -305,10 +293,10 @@ func forEachGroup(_ s: ConvolutionShape, size: Int, threads: Int, scratch: Int, 
 }
 
 /// How many workers forEachGroup uses (and so how many per-worker sums a weight gradient needs).
-func groupWorkers(_ s: ConvolutionShape, size: Int, threads: Int) -> Int { max(1, min(threads, (s.batch + size - 1) / size)) }
+func groupWorkers(_ s: ConvDims, size: Int, threads: Int) -> Int { max(1, min(threads, (s.batch + size - 1) / size)) }
 
 /// forEachGroup one image at a time.
-func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bool = true,
+func forEachImage(_ s: ConvDims, threads: Int, scratch: Int, claimed: Bool = true,
                   _ body: (_ worker: Int, _ image: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int) -> Void) {
     forEachGroup(s, size: 1, threads: threads, scratch: scratch, claimed: claimed) { worker, image, _, scratch, gemmThreads in
         body(worker, image, scratch, gemmThreads)
@@ -328,7 +316,7 @@ func forEachImage(_ s: ConvolutionShape, threads: Int, scratch: Int, claimed: Bo
 /// weight gradient deals groups to workers in a fixed order). conv3 takes groups of 8 images
 /// (128 columns): one product over the whole batch, threaded inside, sent its 8 MB column
 /// matrix through memory, and was 6–10% slower in a harness alternating both (2 threads and 1).
-func groupSize(_ s: ConvolutionShape, threads: Int) -> Int {
+func groupSize(_ s: ConvDims, threads: Int) -> Int {
     let share = (s.batch + threads - 1) / max(threads, 1)
     let most = max(1, min(share, (256 << 10) / max(s.patch * s.pixels, 1)))
     let groupsPerWorker = max(1, (share + most - 1) / most)
@@ -337,17 +325,17 @@ func groupSize(_ s: ConvolutionShape, threads: Int) -> Int {
 
 /// Columns of `count` images side by side: image i's columns start at i·pixels. The images are
 /// padded in parallel, then each thread fills the rows of its channels.
-func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvolutionShape, threads: Int) {
+func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, _ col: UnsafeMutablePointer<Float>, _ s: ConvDims, threads: Int) {
     groupColumns(x, first: first, count: count, into: .rowMajor(col, ld: count * s.pixels), s, threads: threads)
 }
 
 /// The same straight into a product's packed panels.
-func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape, threads: Int) {
+func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvDims, threads: Int) {
     groupColumns(x, first: first, count: count, into: .panels(panels), s, threads: threads)
     panels.zeroPastLastColumn()
 }
 
-func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: ColumnLayout, _ s: ConvolutionShape, threads: Int) {
+func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: ColumnLayout, _ s: ConvDims, threads: Int) {
     withPaddedGroup(x, first: first, count: count, s, threads: threads) { padded in
         concurrentPerform(iterations: s.inChannels, threads: threads) { c in gatherRows(padded, channels: c..<c + 1, into: col, s) }
     }
@@ -358,7 +346,7 @@ func groupColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, into col: C
 /// a kernel 4 wide and no dilation along x, one channel's taps at a pixel are the kernel's kh
 /// rows of 4 adjacent padded pixels, which go out as 4·kh adjacent floats; a panel holds
 /// width / (4·kh) channels.
-func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvolutionShape,
+func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, into panels: PackedPanels, _ s: ConvDims,
                             threads: Int) {
     let taps = s.kernelH * s.kernelW, channelsPerPanel = panels.width / taps
     withPaddedGroup(x, first: first, count: count, s, threads: threads) { padded in
@@ -370,7 +358,7 @@ func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, i
                     let plane = padded.plane(i, c)
                     for oy in 0..<s.outH {
                         for ox in 0..<s.outW {
-                            let window = UnsafeRawPointer(plane + oy * padded.rowStride + ox * s.strideW)
+                            let window = UnsafeRawPointer(plane + oy * padded.rowStride + ox * s.stride.w)
                             let out = UnsafeMutableRawPointer(lane + (i * s.pixels + oy * s.outW + ox) * panels.width)
                             for ky in 0..<s.kernelH {
                                 out.storeBytes(of: window.loadUnaligned(fromByteOffset: 4 * tapOffset(ky: ky, kx: 0, s), as: SIMD4<Float>.self),
@@ -387,7 +375,7 @@ func groupColumnsTransposed(_ x: UnsafePointer<Float>, first: Int, count: Int, i
 
 /// The adjoint of groupColumns: each thread adds the rows of its channels into the padded
 /// images, then the images are cropped in parallel.
-func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvolutionShape,
+func ungroupColumns(_ col: UnsafePointer<Float>, first: Int, count: Int, into x: UnsafeMutablePointer<Float>, _ s: ConvDims,
                     bias: UnsafePointer<Float>?, threads: Int) {
     withPaddedImages(s, count: count) { padded in
         concurrentPerform(iterations: s.inChannels, threads: threads) { c in
@@ -437,7 +425,7 @@ func scatter(_ grouped: UnsafePointer<Float>, first: Int, count: Int, channels: 
 
 /// y[n] = W · im2col(x[n]) (+ bias[o] on channel o)
 public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                               _ s: ConvolutionShape, bias: UnsafePointer<Float>? = nil, threads: Int) {
+                               _ s: ConvDims, bias: UnsafePointer<Float>? = nil, threads: Int) {
     if s.isDirect { directForward(x, w, y, s, bias: bias, threads: threads); return }
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch, threads: threads)
@@ -487,7 +475,7 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
 /// dx[n] = col2im(Wᵀ · dy[n]) (+ bias[c] on channel c): also the forward pass of a transposed
 /// convolution, whose bias that is.
 public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                                 _ s: ConvolutionShape, bias: UnsafePointer<Float>? = nil, threads: Int) {
+                                 _ s: ConvDims, bias: UnsafePointer<Float>? = nil, threads: Int) {
     if s.isDirect { directInputGrad(dy, w, dx, s, bias: bias, threads: threads); return }
     let weightT = PackedMatrix(MatrixView(base: w, rows: s.patch, columns: s.outChannels, transposed: true),
                                rows: s.patch, columns: s.outChannels, threads: threads)
@@ -516,7 +504,7 @@ public func convolutionInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<
 
 /// dw = Σₙ dy[n] · im2col(x[n])ᵀ, each worker summing its images into its own buffer first.
 public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                                  _ s: ConvolutionShape, threads: Int) {
+                                  _ s: ConvDims, threads: Int) {
     if s.isDirect { directWeightGrad(x, dy, dw, s, threads: threads); return }
     let weightSize = s.outChannels * s.patch, g = groupSize(s, threads: threads), nr = GEMMKernel.best.nr
     // Worker 0 sums into dw itself, the others into buffers of their own, added at the end.
@@ -528,7 +516,7 @@ public func convolutionWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer
     func sums(_ worker: Int) -> UnsafeMutablePointer<Float> { worker == 0 ? dw : others + (worker - 1) * weightSize }
     if g > 1 {
         // colᵀ straight into the product's panels when a channel's taps fit them (see groupColumnsTransposed).
-        let inPanels = s.kernelW == 4 && s.dilationW == 1 && nr % (s.kernelH * 4) == 0
+        let inPanels = s.kernelW == 4 && s.dilation.w == 1 && nr % (s.kernelH * 4) == 0
         let columns = inPanels ? PackedPanels.capacity(rows: g * s.pixels, columns: s.patch, width: nr) : s.patch * g * s.pixels
         forEachGroup(s, size: g, threads: threads, scratch: columns + s.outChannels * g * s.pixels, claimed: false) { worker, first, count, col, inner in
             let grouped = col + columns

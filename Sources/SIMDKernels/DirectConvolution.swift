@@ -1,15 +1,17 @@
+import Ops
+
 // Direct convolution for layers with at most 4 output channels and stride 1, such as the
 // generator's RGB output layer (32 → 3 channels, 3×3). As a GEMM, its forward pass has m = 3
 // rows against a 12-row register tile, and its input gradient has k = 3: both waste most of
 // the micro-kernel. Here each output is summed in registers straight from a zero-padded image:
 // 4 output planes × 16 pixels of one row per tile, every tap one vector pair and 4 broadcasts.
 
-extension ConvolutionShape {
+extension ConvDims {
     /// Stride 1, few output channels, and padding no wider than the kernel's reach (so the
     /// input gradient is a direct convolution of the padded output gradient).
     var isDirect: Bool {
-        outChannels <= 4 && strideH == 1 && strideW == 1
-            && padH <= dilationH * (kernelH - 1) && padW <= dilationW * (kernelW - 1)
+        outChannels <= 4 && stride.h == 1 && stride.w == 1
+            && padding.h <= dilation.h * (kernelH - 1) && padding.w <= dilation.w * (kernelW - 1)
     }
 }
 
@@ -108,23 +110,23 @@ func directWeightTiles(_ padded: UnsafePointer<Float>, _ g: DirectGeometry, dy: 
 
 /// The layout of one image for the direct kernels: padded so that every tile's taps stay
 /// inside their row.
-func directGeometry(_ s: ConvolutionShape, inputs: Int, outH: Int, outW: Int) -> DirectGeometry {
-    let reachH = s.dilationH * (s.kernelH - 1), reachW = s.dilationW * (s.kernelW - 1)
+func directGeometry(_ s: ConvDims, inputs: Int, outH: Int, outW: Int) -> DirectGeometry {
+    let reachH = s.dilation.h * (s.kernelH - 1), reachW = s.dilation.w * (s.kernelW - 1)
     let planes = PaddedPlanes(rows: outH + reachH, rowStride: DirectGeometry.rowStride(outW: outW, reach: reachW))
     return DirectGeometry(planes, inputs: inputs, kernelH: s.kernelH, kernelW: s.kernelW,
-                          dilationH: s.dilationH, dilationW: s.dilationW, outH: outH, outW: outW)
+                          dilationH: s.dilation.h, dilationW: s.dilation.w, outH: outH, outW: outW)
 }
 
 /// y[n] = W ⊛ x[n] for `s.isDirect` shapes.
 func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                   _ s: ConvolutionShape, bias: UnsafePointer<Float>?, threads: Int) {
+                   _ s: ConvDims, bias: UnsafePointer<Float>?, threads: Int) {
     let g = directGeometry(s, inputs: s.inChannels, outH: s.outH, outW: s.outW)
     // weights[t][j] = w[j][t], t = (c, ky, kx): the 4 output channels of a tap side by side.
     var weights = [Float](repeating: 0, count: 4 * s.patch)
     for j in 0..<s.outChannels { for t in 0..<s.patch { weights[4 * t + j] = w[j * s.patch + t] } }
     forEachImage(s, threads: threads, scratch: s.inChannels * g.planes.planeSize) { _, n, padded, _ in
         g.planes.fill(x + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
-                      top: s.padH, left: s.padW, into: padded)
+                      top: s.padding.h, left: s.padding.w, into: padded)
         weights.withUnsafeBufferPointer { weights in
             directTiles(padded, g, weights: weights.baseAddress!, into: y + n * s.outputSize,
                         outPlane: s.pixels, count: s.outChannels)
@@ -136,8 +138,8 @@ func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: Un
 /// dx[n] = the full correlation of dy[n] with the flipped kernel: a direct convolution with the
 /// output channels as inputs, of dy padded by each side's reach minus the forward padding.
 func directInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                     _ s: ConvolutionShape, bias: UnsafePointer<Float>?, threads: Int) {
-    let (top, left) = (s.dilationH * (s.kernelH - 1) - s.padH, s.dilationW * (s.kernelW - 1) - s.padW)
+                     _ s: ConvDims, bias: UnsafePointer<Float>?, threads: Int) {
+    let (top, left) = (s.dilation.h * (s.kernelH - 1) - s.padding.h, s.dilation.w * (s.kernelW - 1) - s.padding.w)
     let g = directGeometry(s, inputs: s.outChannels, outH: s.height, outW: s.width)
     // weights[block][t'][j] = w[o][4·block + j][kh-1-ky][kw-1-kx], t' = (o, ky, kx).
     let taps = s.outChannels * s.kernelH * s.kernelW, blocks = (s.inChannels + 3) / 4
@@ -170,7 +172,7 @@ func directInputGrad(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx
 
 /// dw = Σₙ dy[n] ⋆ x[n], each worker summing its images into its own buffer first.
 func directWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                      _ s: ConvolutionShape, threads: Int) {
+                      _ s: ConvDims, threads: Int) {
     let g = directGeometry(s, inputs: s.inChannels, outH: s.outH, outW: s.outW)
     let dyRowStride = roundUp(s.outW, 16), dyPlanes = PaddedPlanes(rows: s.outH, rowStride: dyRowStride)
     let workers = groupWorkers(s, size: 1, threads: threads)   // forEachImage's
@@ -182,7 +184,7 @@ func directWeightGrad(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ d
     forEachImage(s, threads: threads, scratch: scratch, claimed: false) { worker, n, scratch, _ in
         let paddedDy = scratch + s.inChannels * g.planes.planeSize
         g.planes.fill(x + n * s.inputSize, channels: s.inChannels, height: s.height, width: s.width,
-                      top: s.padH, left: s.padW, into: scratch)
+                      top: s.padding.h, left: s.padding.w, into: scratch)
         dyPlanes.fill(dy + n * s.outputSize, channels: s.outChannels, height: s.outH, width: s.outW,
                       top: 0, left: 0, into: paddedDy)
         (paddedDy + s.outChannels * dyPlanes.planeSize).update(repeating: 0, count: (4 - s.outChannels) * dyPlanes.planeSize)

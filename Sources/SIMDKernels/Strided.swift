@@ -1,4 +1,5 @@
 import Dispatch
+import Ops
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -91,12 +92,8 @@ func walkRows(_ d: [Int], _ s: [[Int]], from start: Int, to end: Int, _ row: (_ 
     }
 }
 
-public enum BinaryKernel: Sendable {
-    case add, sub, mul, div, equal, notEqual, less, lessEqual, greater, greaterEqual
-}
-
 /// out = a ∘ b over `dims`, operands through strides, out contiguous.
-public func binary(_ op: BinaryKernel, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>, _ bStrides: [Int],
+public func binary(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>, _ bStrides: [Int],
                    _ out: UnsafeMutablePointer<Float>, dims: [Int], threads: Int = 1) {
     var outStrides = [Int](repeating: 1, count: dims.count)
     for axis in stride(from: dims.count - 2, through: 0, by: -1) { outStrides[axis] = outStrides[axis + 1] * dims[axis + 1] }
@@ -174,25 +171,21 @@ public func copy(_ source: UnsafePointer<Float>, _ sourceStrides: [Int], _ desti
     }
 }
 
-public enum UnaryKernel: Sendable {
-    case neg, exp, log, sqrt, tanh, sigmoid, relu, abs, sign, sin, cos, square, pow(Float), leakyRelu(Float)
-}
-
 /// y = f(x) elementwise over `count` contiguous elements.
-public func unary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, threads: Int = 1) {
+public func unary(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, threads: Int = 1) {
     forEachRow([count], [[1], [1]], threads: threads) { offsets, count, _ in
         unaryRun(op, x + offsets[0], y + offsets[1], count: count)
     }
 }
 
-func unaryRun(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+func unaryRun(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
     switch op {
     case .neg: mapSIMD(x, y, count) { -$0 }
     case .relu: mapSIMD(x, y, count) { $0.replacing(with: 0, where: $0 .< 0) }
     case .leakyRelu(let slope): mapSIMD(x, y, count) { $0.replacing(with: slope * $0, where: .!($0 .> 0)) }
     case .abs: mapSIMD(x, y, count) { $0.replacing(with: -$0, where: $0 .< 0) }
     case .sqrt: mapSIMD(x, y, count) { $0.squareRoot() }
-    case .square: mapSIMD(x, y, count) { $0 * $0 }
+    case .pow(let p) where p == 2: mapSIMD(x, y, count) { $0 * $0 }
     case .exp: for i in 0..<count { y[i] = expf(x[i]) }
     case .log: for i in 0..<count { y[i] = logf(x[i]) }
     case .tanh: for i in 0..<count { y[i] = tanhf(x[i]) }
@@ -220,7 +213,7 @@ func mapSIMD(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: I
 /// threads along its outermost merged axis; when that axis is reduced, each part accumulates
 /// into its own buffer and the buffers are combined in order, so a thread count always gives
 /// the same result.
-public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced: [Bool], _ out: UnsafeMutablePointer<Float>,
+public func reduce(_ op: ReduceOp, _ x: UnsafePointer<Float>, dims: [Int], reduced: [Bool], _ out: UnsafeMutablePointer<Float>,
                    threads: Int = 1) {
     let outCount = zip(dims, reduced).map { $1 ? 1 : $0 }.reduce(1, *)
     var inStrides = [Int](repeating: 1, count: dims.count)
@@ -234,7 +227,7 @@ public func reduce(isMax: Bool, _ x: UnsafePointer<Float>, dims: [Int], reduced:
     let (d, s) = collapse(dims, [inStrides, outStrides])
     let parts = partsFor(d, threads: threads)
     let buffers = s[1][0] == 0 ? parts : 1
-    if isMax {
+    if op == .max {
         let maxima = buffers == 1 ? out : .allocate(capacity: buffers * outCount)
         defer { if buffers > 1 { maxima.deallocate() } }
         maxima.update(repeating: -.infinity, count: buffers * outCount)

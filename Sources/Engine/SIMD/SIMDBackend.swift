@@ -14,41 +14,12 @@ public struct SIMDBackend: Backend {
 
     public func unary(_ op: UnaryOp, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
         guard let source = x.baseAddress, let target = y.baseAddress else { return }
-        let kernel: UnaryKernel
-        switch op {
-        case .neg: kernel = .neg
-        case .exp: kernel = .exp
-        case .log: kernel = .log
-        case .sqrt: kernel = .sqrt
-        case .tanh: kernel = .tanh
-        case .sigmoid: kernel = .sigmoid
-        case .relu: kernel = .relu
-        case .abs: kernel = .abs
-        case .sign: kernel = .sign
-        case .sin: kernel = .sin
-        case .cos: kernel = .cos
-        case .pow(let p): kernel = p == 2 ? .square : .pow(p)
-        case .leakyRelu(let slope): kernel = .leakyRelu(slope)
-        }
-        SIMDKernels.unary(kernel, source, target, count: x.count, threads: Runtime.threads)
+        SIMDKernels.unary(op, source, target, count: x.count, threads: Runtime.threads)
     }
 
     public func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, shape: Shape, _ out: UnsafeMutableBufferPointer<Float>) {
         guard let target = out.baseAddress, !out.isEmpty else { return }
-        let kernel: BinaryKernel
-        switch op {
-        case .add: kernel = .add
-        case .sub: kernel = .sub
-        case .mul: kernel = .mul
-        case .div: kernel = .div
-        case .equal: kernel = .equal
-        case .notEqual: kernel = .notEqual
-        case .less: kernel = .less
-        case .lessEqual: kernel = .lessEqual
-        case .greater: kernel = .greater
-        case .greaterEqual: kernel = .greaterEqual
-        }
-        SIMDKernels.binary(kernel, a.base, a.strides, b.base, b.strides, target, dims: shape.dims, threads: Runtime.threads)
+        SIMDKernels.binary(op, a.base, a.strides, b.base, b.strides, target, dims: shape.dims, threads: Runtime.threads)
     }
 
     public func leakyReluGrad(slope: Float, _ g: UnsafeBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
@@ -66,7 +37,7 @@ public struct SIMDBackend: Backend {
         guard let source = x.baseAddress, let target = out.baseAddress else { return }
         if x.isEmpty { out.initialize(repeating: op == .sum ? 0 : -.infinity); return }
         let reduced = (0..<shape.rank).map { axes.contains($0) }
-        SIMDKernels.reduce(isMax: op == .max, source, dims: shape.dims, reduced: reduced, target, threads: Runtime.threads)
+        SIMDKernels.reduce(op, source, dims: shape.dims, reduced: reduced, target, threads: Runtime.threads)
     }
 
     public func copy(_ source: StridedView, shape: Shape, to destination: MutableStridedView) {
@@ -93,22 +64,14 @@ public struct SIMDBackend: Backend {
     }
 
     public func conv2d(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>, _ d: ConvDims) {
-        convolutionForward(x, w, y, shape(d), bias: bias, threads: Runtime.threads)
+        convolutionForward(x, w, y, d, bias: bias, threads: Runtime.threads)
     }
 
     public func conv2dInputGrad(outputGrad dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inputGrad dx: UnsafeMutablePointer<Float>, _ d: ConvDims) {
-        convolutionInputGrad(dy, w, dx, shape(d), bias: bias, threads: Runtime.threads)
+        convolutionInputGrad(dy, w, dx, d, bias: bias, threads: Runtime.threads)
     }
 
     public func conv2dWeightGrad(input x: UnsafePointer<Float>, outputGrad dy: UnsafePointer<Float>, weightGrad dw: UnsafeMutablePointer<Float>, _ d: ConvDims) {
-        convolutionWeightGrad(x, dy, dw, shape(d), threads: Runtime.threads)
-    }
-
-    private func shape(_ d: ConvDims) -> ConvolutionShape {
-        let g = d.geometry
-        return ConvolutionShape(batch: d.batch, inChannels: d.inChannels, height: d.height, width: d.width,
-                                outChannels: d.outChannels, kernelH: d.kernelH, kernelW: d.kernelW, outH: d.outH, outW: d.outW,
-                                strideH: g.stride.h, strideW: g.stride.w, padH: g.padding.h, padW: g.padding.w,
-                                dilationH: g.dilation.h, dilationW: g.dilation.w)
+        convolutionWeightGrad(x, dy, dw, d, threads: Runtime.threads)
     }
 }
