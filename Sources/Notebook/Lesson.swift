@@ -21,22 +21,23 @@ public struct Lesson: Sendable {
         self.text = text
         var cells: [Cell] = []
         var prose: [String] = []
-        var code: [String]? = nil
+        var inCell = false
+        var code: [String] = []
         var codeLine = 0
         var fence = ""
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if var current = code {
+            if inCell {
                 if trimmed == fence {
-                    cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .newlines), code: current.joined(separator: "\n"), line: codeLine))
+                    cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .newlines), code: code.joined(separator: "\n"), line: codeLine))
                     prose = []
-                    code = nil
+                    inCell = false
                 } else {
-                    current.append(String(line))
-                    code = current
+                    code.append(String(line))
                 }
             } else if trimmed.hasPrefix("```") && ["swift", "normlab"].contains(trimmed.drop { $0 == "`" }.trimmingCharacters(in: .whitespaces)) {
                 fence = String(trimmed.prefix { $0 == "`" })
+                inCell = true
                 code = []
                 codeLine = index + 2
             } else {

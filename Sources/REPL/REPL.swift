@@ -13,10 +13,12 @@ public final class REPL {
     let reader: LineReader
     let interactive: Bool
     let strict: Bool
-    var pending: [String] = []
-    /// Lines read so far, and the line where the pending input began: errors give the real line.
+    /// Lines of an unfinished statement (an open bracket or block), waiting for the rest.
+    var pending = PendingInput()
+    /// Empty lines typed in a row while a statement is unfinished: the second discards it.
+    var emptyLinesWhilePending = 0
+    /// Lines read so far: errors give the real line.
     var lineNumber = 0
-    var pendingStart = 1
     /// The continuation prompt is explained the first time it appears.
     var explainedContinuation = false
     var failed = false
@@ -104,6 +106,9 @@ public final class REPL {
 
     func say(_ text: String) { notebook.write(text) }
 
+    /// What errors call the input: a script's lines, or what was typed.
+    var inputName: String { interactive ? "<input>" : "<stdin>" }
+
     /// The exit status: a script (piped input) that had any error fails, as does `--strict`.
     var status: Int32 { failed && (strict || !interactive) ? 1 : 0 }
 
@@ -111,9 +116,14 @@ public final class REPL {
     public func run() -> Int32 {
         while true {
             let (line, cancelled) = reader.read(prompt: prompt)
-            if cancelled { pending = []; continue }
+            if cancelled { pending = PendingInput(); continue }
             guard var line else {
                 if interactive { print("") }
+                if let opening = pending.opening {
+                    // The input ended inside a bracket or block: what is pending can never run.
+                    say(opening.unfinished.rendered(source: pending.source, file: inputName, firstLine: pending.firstLine, color: notebook.color))
+                    return 1
+                }
                 return status
             }
             lineNumber += 1
@@ -155,18 +165,30 @@ public final class REPL {
             }
             if trimmed.hasPrefix("?") { say(session.help(String(trimmed.dropFirst()))); return }
         }
-        if pending.isEmpty { pendingStart = lineNumber }
-        pending.append(line)
-        let source = pending.joined(separator: "\n")
-        if openBrackets(source) > 0 {
+        if interactive, let opening = pending.opening, line.trimmingCharacters(in: .whitespaces).isEmpty {
+            // A way out of an unfinished statement without Ctrl-C: Enter on an empty line twice.
+            emptyLinesWhilePending += 1
+            if emptyLinesWhilePending == 1 {
+                say("(still inside \(opening.description): close it with '\(opening.bracket.closing?.rawValue ?? "")', or press Enter again to discard the unfinished statement)")
+            } else {
+                say("(discarded the unfinished statement)")
+                pending = PendingInput()
+                emptyLinesWhilePending = 0
+            }
+            return
+        }
+        emptyLinesWhilePending = 0
+        if pending.isEmpty { pending = PendingInput(firstLine: interactive ? 1 : lineNumber) }
+        if case .incomplete(let opening) = pending.append(line) {
             if interactive && !explainedContinuation {
-                say("(a bracket is still open: finish the expression on the next line, or press Ctrl-C to start the line over)")
+                say("(\(opening.description) is still open: finish it on the next lines, or press Enter twice or Ctrl-C to start over)")
                 explainedContinuation = true
             }
             return
         }
-        pending = []
-        outcome(notebook.execute(source, file: interactive ? "<input>" : "<stdin>", firstLine: interactive ? 1 : pendingStart))
+        let (source, firstLine) = (pending.source, pending.firstLine)
+        pending = PendingInput()
+        outcome(notebook.execute(source, file: inputName, firstLine: firstLine))
     }
 
     func outcome(_ result: Notebook.Outcome) {
@@ -217,26 +239,6 @@ public final class REPL {
         ]
         say(lines.joined(separator: "\n"))
     }
-}
-
-/// How many (, [ and { are still open, outside strings and comments.
-func openBrackets(_ source: String) -> Int {
-    var depth = 0, inString = false, previous: Character = " "
-    var inComment = false
-    for c in source {
-        if inComment { if c == "\n" { inComment = false }; previous = c; continue }
-        if inString { if c == "\"" && previous != "\\" { inString = false } } else {
-            switch c {
-            case "\"": inString = true
-            case "(", "[", "{": depth += 1
-            case ")", "]", "}": depth -= 1
-            case "/" where previous == "/": inComment = true
-            default: break
-            }
-        }
-        previous = c
-    }
-    return depth
 }
 
 /// The lessons folder: $NORMLAB_LESSONS, ./Lessons, or the one beside the package this binary was built in.

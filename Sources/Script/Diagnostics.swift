@@ -7,7 +7,7 @@ public struct Location: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// An error in a program: where it is, what went wrong, and a hint where one is obvious.
-public struct ScriptError: Error, CustomStringConvertible, Sendable {
+public struct ScriptError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Kind: String, Sendable { case syntax, runtime, check, interrupted }
     public var kind: Kind
     public var message: String

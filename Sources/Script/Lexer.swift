@@ -38,7 +38,7 @@ public enum Symbol: String, CaseIterable, Sendable {
     static let longestFirst = allCases.sorted { $0.rawValue.count > $1.rawValue.count }
 
     /// The bracket that closes this one, for `(`, `[` and `{`.
-    var closing: Symbol? {
+    public var closing: Symbol? {
         switch self {
         case .leftParen: return .rightParen
         case .leftBracket: return .rightBracket

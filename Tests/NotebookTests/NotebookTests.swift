@@ -49,6 +49,17 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(lesson.epilogue, "The end.")
     }
 
+    /// Issue 18, item 11: a cell of 100,000 lines once took 38.7 s to load (each line copied the
+    /// lines before it). Its lines all arrive, in order, and the cell after it too.
+    func testALongCellLoadsWhole() {
+        let lines = (0..<100_000).map { "let v\($0) = \($0)" }
+        let lesson = Lesson(path: "long.md", text: "# Long\n\n```swift\n" + lines.joined(separator: "\n") + "\n```\n\n```swift\nv99999\n```\n")
+        XCTAssertEqual(lesson.cells.count, 2)
+        XCTAssertEqual(lesson.cells[0].code.split(separator: "\n").count, 100_000)
+        XCTAssertTrue(lesson.cells[0].code.hasSuffix("let v99999 = 99999"))
+        XCTAssertEqual(lesson.cells[1].line, 100_007)
+    }
+
     func testSteppingChecksAndErrorLocations() throws {
         var screen: [String] = []
         let notebook = Notebook(session: Session(output: { screen.append($0) }), write: { screen.append($0) })

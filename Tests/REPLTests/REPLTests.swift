@@ -107,6 +107,25 @@ final class ScriptedREPLTests: XCTestCase {
         XCTAssertTrue(received.contains("first"), "the line printed before the endless loop arrived while it ran: \(received.debugDescription)")
     }
 
+    /// Issue 17, item 1: input that ends inside an open bracket is an error naming where it was
+    /// opened, with a non-zero exit, in plain and strict piped mode.
+    func testInputEndingInsideABracketIsAnError() throws {
+        for arguments in [["repl", "--strict"], ["repl"]] {
+            let result = try runPiped(arguments, input: "print(\"x\")\nlet t = tensor([1, 2\nprint(\"y\")\n")
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.output)")
+            XCTAssertTrue(result.output.hasPrefix("x\n"), result.output)
+            XCTAssertTrue(result.output.contains("error: the input ended inside the '[' opened at line 2, column 16\n--> <stdin>:2:16\n2 │ let t = tensor([1, 2"), result.output)
+            XCTAssertTrue(result.output.contains("hint: close it with ']'"), result.output)
+        }
+    }
+
+    /// Issue 17, item 2: an escaped backslash before the closing quote ends the string.
+    func testAnEscapedBackslashDoesNotSwallowTheNextLine() throws {
+        let result = try runPiped(["repl", "--strict"], input: "print(\"a\\\\\")\nprint(\"b\")\n")
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertEqual(result.output, "a\\\nb\n")
+    }
+
     func testCommandsWithoutATerminal() throws {
         let result = try runPiped(["repl"], input: ":load 1\n\n:cells\n:vars\n:backend reference\n:time ones(4) + 1\n:backend simd\n:nope\n")
         XCTAssertTrue(result.output.contains("Loaded Lesson 1"), result.output)
@@ -216,6 +235,26 @@ final class TerminalREPLTests: XCTestCase {
     override func tearDown() {
         if pid > 0 { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
         if master >= 0 { close(master) }
+    }
+
+    /// Issue 17, item 2: in a terminal, Enter on an empty line inside an unfinished statement
+    /// says how to get out, and a second empty line discards it.
+    func testTwoEmptyLinesLeaveAnUnfinishedStatement() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        try spawn(["repl"], environment: ["TERM": "xterm-256color", "HOME": home.path, "NO_COLOR": "1", "COLUMNS": "100", "PATH": "/usr/bin:/bin"])
+        guard waitFor("normlab> ") else { return }
+        type("let t = tensor([1, 2\r")
+        guard waitFor("...> ") else { return }
+        type("\r")
+        guard waitFor("press Enter again to discard the unfinished statement") else { return }
+        type("\r")
+        guard waitFor("(discarded the unfinished statement)") else { return }
+        screen = ""
+        type("print(\"back\")\r")
+        waitFor("back")
+        type(":quit\r")
     }
 
     func testTypingCompletionInterruptAndSaving() throws {
