@@ -30,9 +30,8 @@ func col2im(_ col: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ s: 
 }
 
 /// Zero-padded copies of `count` images, channel-major: [C, count, H + 2·padH, W + 2·padW]. A
-/// thread that handles channel c of every image works in one block (25 KB for conv3's 64
-/// images), which it can zero and fill while the block is in L1, instead of a plane in each
-/// of 64 images 51 KB apart.
+/// thread that handles channel c of every image works in one contiguous block, which it can
+/// zero and fill while the block is in L1, instead of a plane in each image, an image apart.
 struct PaddedImages: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>, count: Int
     /// One plane's geometry.
@@ -134,8 +133,8 @@ func addRows(_ col: UnsafePointer<Float>, ld: Int, channels: Range<Int>, into pa
 }
 
 /// One tap of one image: its outH output rows, `rowStride` apart in the padded image, side by
-/// side in the column matrix's row. Maps 4 wide at stride 2 (conv3's, convT1's) store two rows
-/// per 8-float vector: a run of 4 alone costs more in loop than in data.
+/// side in the column matrix's row. Maps 4 wide at stride 2 store two rows per 8-float vector:
+/// a run of 4 alone costs more in loop than in data.
 @inline(__always)
 func gatherTap(_ source: UnsafePointer<Float>, rowStride: Int, _ s: ConvDims, into destination: UnsafeMutablePointer<Float>) {
     var oy = 0
@@ -174,8 +173,8 @@ func addTap(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePoint
     }
 }
 
-/// destination[i] = source[i·stride] for i in 0..<count. Stride 2 (every strided layer of the
-/// study) takes the even lanes of 16-float loads: 8 outputs per load instead of 8 loads.
+/// destination[i] = source[i·stride] for i in 0..<count. Stride 2 (the usual downsampling)
+/// takes the even lanes of 16-float loads: 8 outputs per load instead of 8 loads.
 @inline(__always)
 func gatherRun(_ source: UnsafePointer<Float>, stride: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
     if stride == 1 { copyShort(source, to: destination, count: count); return }
@@ -237,7 +236,7 @@ struct PaddedPlanes {
 
     /// Zeros, then the image's rows, planes `planeStride` apart (default: side by side): one
     /// memset of a plane or more is cheaper than zeroing each row's pixel or two of padding
-    /// either side (two memset calls per row were 40% of conv2's im2col).
+    /// either side, a call per row for a few floats.
     func fill(_ from: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int,
               into padded: UnsafeMutablePointer<Float>, planeStride: Int? = nil) {
         let planeStride = planeStride ?? planeSize
@@ -307,15 +306,13 @@ func forEachImage(_ s: ConvDims, threads: Int, scratch: Int, claimed: Bool = tru
 // k = 16, of an 8×8 output k = 64). Such images are processed in groups that share one column
 // matrix [patch, g·pixels], so that each product is wide (or deep) enough for the micro-kernel:
 // the forward pass and the input gradient of maps up to 4×4, and every weight gradient, whose
-// per-image product adds a k of only `pixels` into dw each time (conv2's weight gradient in
-// groups of 4: 16–18% faster than image by image, convT3's in pairs 5%).
+// per-image product adds a k of only `pixels` into dw each time.
 
 /// Images per group: as many as keep a group's column matrix near 1 MB (256K floats), which
 /// stays in the worker's L2 beside the product's other operands, and at most a batch's share
 /// per thread; the groups are then evened out, so that every worker gets as many images (a
-/// weight gradient deals groups to workers in a fixed order). conv3 takes groups of 8 images
-/// (128 columns): one product over the whole batch, threaded inside, sent its 8 MB column
-/// matrix through memory, and was 6–10% slower in a harness alternating both (2 threads and 1).
+/// weight gradient deals groups to workers in a fixed order). One product over the whole
+/// batch, threaded inside, would send the batch's whole column matrix through memory instead.
 func groupSize(_ s: ConvDims, threads: Int) -> Int {
     let share = (s.batch + threads - 1) / max(threads, 1)
     let most = max(1, min(share, (256 << 10) / max(s.patch * s.pixels, 1)))
@@ -429,7 +426,7 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
     if s.isDirect { directForward(x, w, y, s, bias: bias, threads: threads); return }
     let weight = PackedMatrix(MatrixView(base: w, rows: s.outChannels, columns: s.patch, transposed: false),
                               rows: s.outChannels, columns: s.patch, threads: threads)
-    // Maps larger than 4×4 go one image at a time (groups measured no faster here).
+    // Maps larger than 4×4 go one image at a time: an image's own product is wide enough.
     let g = s.pixels <= 16 ? groupSize(s, threads: threads) : 1, width = weight.kernel.nr
     if g > 1 {
         // The columns go straight into the product's panels where they fit them.
@@ -453,8 +450,7 @@ public func convolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
         return
     }
     // An image's columns fill whole panels (8×8 maps and larger): written there, they spare
-    // the product packing them (9–17% of an image's product alone; the forward pass of conv1
-    // and convT3's input gradient 2–8% faster on 2 threads, conv2's 0–5%).
+    // the product packing them.
     let inPanels = !s.isPointwise && s.pixels % width == 0 && ColumnLayout.holds(s, width: width)
     forEachImage(s, threads: threads, scratch: s.isPointwise ? 0 : s.patch * s.pixels) { _, n, col, gemmThreads in
         let input = x + n * s.inputSize, output = y + n * s.outputSize

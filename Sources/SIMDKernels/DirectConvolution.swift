@@ -1,7 +1,7 @@
 import Ops
 
-// Direct convolution for layers with at most 4 output channels and stride 1, such as the
-// generator's RGB output layer (32 → 3 channels, 3×3). As a GEMM, its forward pass has m = 3
+// Direct convolution for layers with at most 4 output channels and stride 1, such as an RGB
+// output layer (3 channels). As a GEMM, its forward pass has m = 3
 // rows against a 12-row register tile, and its input gradient has k = 3: both waste most of
 // the micro-kernel. Here each output is summed in registers straight from a zero-padded image:
 // 4 output planes × 16 pixels of one row per tile, every tap one vector pair and 4 broadcasts.

@@ -80,7 +80,7 @@ public final class PackedMatrix: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
 
     /// With `threads` > 1 a large matrix is packed in bands of slivers, one per thread: a
-    /// convolution packs its weight (up to 2048×256 in the study) on every call.
+    /// convolution packs its weight (thousands of rows by hundreds) on every call.
     public init(_ a: MatrixView, rows: Int, columns: Int, kernel: GEMMKernel = .best, threads: Int = 1) {
         (self.rows, self.columns, self.kernel) = (rows, columns, kernel)
         let base = UnsafeMutablePointer<Float>.allocate(capacity: max(1, roundUp(rows, kernel.mr) * columns))
@@ -104,9 +104,8 @@ public final class PackedMatrix: @unchecked Sendable {
 
 /// op(B) packed beforehand as `packB` packs it, for all of k at once: panels of `width` (the
 /// kernel's nr) columns, each holding `width` floats for every p in 0..<rows. A convolution
-/// writes its column matrix this way directly, which saves the product a copy of it (packing
-/// B was 9–17% of an image's product on its own); a large product split by rows packs its B
-/// this way once for all its threads.
+/// writes its column matrix this way directly, which saves the product a copy of it; a large
+/// product split by rows packs its B this way once for all its threads.
 struct PackedPanels: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     let rows: Int, columns: Int, width: Int
@@ -257,8 +256,8 @@ func sgemm(m: Int, n: Int, k: Int, a: LeftOperand, b: RightOperand, c: UnsafeMut
     }
     if byRows, case .view(let view) = b, (1 << 19)...(1 << 26) ~= k * n {
         // Every band would pack all of B for itself: pack it once instead, each thread a share
-        // of its panels (2048³ on 2 threads: 0–6% faster, 1024³ 1%). From 2 MB of B, where
-        // packing starts to count, up to 256 MB, a copy that is always affordable.
+        // of its panels. From 2 MB of B, where packing starts to count, up to 256 MB, a copy
+        // that is always affordable.
         let nr = kernel.nr, panels = (n + nr - 1) / nr
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: PackedPanels.capacity(rows: k, columns: n, width: nr))
         defer { packed.deallocate() }
@@ -392,7 +391,7 @@ func copyShort(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePoin
 
 /// dst[p·lines + l] = line l's element p, for `lines` lines (a multiple of 4) each contiguous
 /// along p and `lineStride` apart: the packing of the operand whose p axis is contiguous. Blocks
-/// of 8 p are transposed in registers, 3× faster than gathering element by element.
+/// of 8 p are transposed in registers rather than gathered element by element.
 @inline(__always)
 func packTransposed(_ first: UnsafePointer<Float>, lineStride: Int, lines: Int, length: Int, into dst: UnsafeMutablePointer<Float>) {
     var p = 0

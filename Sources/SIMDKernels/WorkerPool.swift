@@ -12,11 +12,10 @@ import Darwin
 /// DispatchQueue.concurrentPerform, without its wake-up cost. Each thread takes the next index
 /// not yet taken, so `body` must not care which thread runs an index.
 ///
-/// A training step opens about 1,300 parallel regions, most of a few hundred µs. With GCD the
-/// second thread started 30–110 µs after the first (its worker had gone to sleep), so one core
-/// sat idle for a large part of every short region. Pool threads instead spin for a while
-/// after a region before they sleep, and whoever is free takes the next index, so a late
-/// thread costs nothing but its share.
+/// A training step opens many parallel regions of a few hundred µs. GCD's worker threads go to
+/// sleep between them and wake late, leaving one core idle for much of each short region.
+/// Pool threads instead spin for a while after a region before they sleep, and whoever is free
+/// takes the next index, so a late thread costs nothing but its share.
 public func concurrentPerform(iterations: Int, threads: Int? = nil, _ body: (Int) -> Void) {
     let threads = min(iterations, threads ?? iterations)
     if threads <= 1 { for i in 0..<iterations { body(i) }; return }

@@ -6,7 +6,7 @@ import CPrefetch
 /// C[12×32] (+)= Σₚ a[p]·b[p], a packed as 12 floats per p, b as 32: 24 accumulators of 16
 /// floats in 24 of the 32 zmm registers, 2 loads of B and 12 broadcasts of A per step.
 /// B streams from L2, so each step asks for the two lines of B it will need 8 steps later;
-/// the hardware prefetcher alone left the FMAs waiting (GEMM 512–2048: 3–12% slower).
+/// the hardware prefetcher alone leaves the FMAs waiting.
 @inline(never)
 public func microKernel12x32(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                              _ ldc: Int, _ accumulate: Bool) {
