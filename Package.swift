@@ -53,6 +53,9 @@ let package = Package(
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        // zlib's crc32 checksums every checkpoint tensor: zlib comes with libpng-dev, and Python's
+        // zlib.crc32 gives the same number, so the exported PyTorch script checks them too.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // libjpeg and libpng report errors by longjmp, which Swift cannot catch: the decoders are
         // a small C target (which takes the libraries' paths from CPNG and CJPEG). Writing PNG uses
         // libpng's simplified API from Swift (CPNG).
@@ -82,7 +85,7 @@ let package = Package(
         // Pictures: PNG and JPEG codecs, terminal previews, image grids, plots (Engine only below).
         .target(name: "Preview", dependencies: ["Engine", "CPNG", "CCodecs"]),
         // Layers, spectral norm, AdaIN, the WGAN-GP loss, Adam, checkpoints.
-        .target(name: "NN", dependencies: ["Engine"]),
+        .target(name: "NN", dependencies: ["Engine", "CZlib"]),
 
         .executableTarget(
             name: "normlab",

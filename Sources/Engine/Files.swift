@@ -143,6 +143,21 @@ public func writeFileAtomically(_ data: Data, to path: String) throws {
         unlink(temporary)
         throw FileError(path: path, writing: true, errno: failure)
     }
+    removeStaleTemporaries(of: path)
+}
+
+/// Removes the temporaries of `path` that processes no longer running left behind (a kill -9
+/// between writing and renaming); a live process's temporary is left alone. Returns their names.
+@discardableResult
+public func removeStaleTemporaries(of path: String) -> [String] {
+    let url = URL(fileURLWithPath: path)
+    let folder = url.deletingLastPathComponent().path, prefix = ".\(url.lastPathComponent).tmp-"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    return names.filter { name in
+        guard name.hasPrefix(prefix), let pid = pid_t(name.dropFirst(prefix.count)), pid > 0 else { return false }
+        guard pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { return false }
+        return unlink(folder + "/" + name) == 0
+    }
 }
 
 /// Creates the folder `path` and the folders above it that are missing; a clear error when a

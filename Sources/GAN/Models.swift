@@ -48,25 +48,25 @@ public final class Generator: Layer {
 /// The critic: strided 4×4 convolutions with leaky ReLU 0.2 and no norm layer (the penalty is
 /// per sample), then a linear score; spectral normalization on every layer when asked. At 32×32
 /// it is wgan_step.md's critic (662,977 parameters). With `outputs` > 1 the same network is a
-/// multi-label classifier (the attribute classifier of the metrics).
+/// multi-label classifier (the attribute classifier of the metrics). The layers are one list,
+/// activations included, as PyTorch's `nn.Sequential` numbers them (`layers.2.weight_orig`).
 public final class Critic: Layer {
-    public let layers: [any WeightedLayer]
+    public let layers: [any Layer]
     public let spectralNorm: Bool
 
     public init(spectralNorm: Bool, resolution: Int = 32, width: Int = 64, outputs: Int = 1) throws {
         guard [8, 16, 32, 64, 128].contains(resolution) else {
             throw EngineError.invalidArgument(op: "Critic", message: "resolution must be 8, 16, 32, 64 or 128, got \(resolution)")
         }
-        var built: [any WeightedLayer] = []
+        func normalized(_ layer: some WeightedLayer) throws -> any Layer { spectralNorm ? try SpectralNorm(layer) : layer }
+        var built: [any Layer] = []
         var (channels, size) = (3, resolution)
         var next = width
         while size > 4 {
-            let conv = try Conv2d(channels, next, kernelSize: 4, stride: 2, padding: 1)
-            built.append(spectralNorm ? try SpectralNorm(conv) : conv)
+            built += [try normalized(Conv2d(channels, next, kernelSize: 4, stride: 2, padding: 1)), LeakyReLU(slope: criticLeakySlope)]
             (channels, size, next) = (next, size / 2, next * 2)
         }
-        let linear = try Linear(channels * 16, outputs)
-        built.append(spectralNorm ? try SpectralNorm(linear) : linear)
+        built += [Flatten(), try normalized(Linear(channels * 16, outputs))]
         (layers, self.spectralNorm) = (built, spectralNorm)
     }
 
@@ -74,18 +74,17 @@ public final class Critic: Layer {
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try outputs(x).reshaped([-1]) }
 
     /// images `[N, 3, R, R]` → `[N, outputs]`.
-    public func outputs(_ x: Tensor) throws -> Tensor {
-        var h = x
-        for layer in layers.dropLast() { h = try leakyRelu(layer(h), slope: criticLeakySlope) }
-        return try layers[layers.count - 1](h.reshaped([x.shape[0], -1]))
-    }
+    public func outputs(_ x: Tensor) throws -> Tensor { try layers.reduce(x) { try $1($0) } }
+
+    /// The convolutions and the final linear map, in order.
+    public var weightedLayers: [any WeightedLayer] { layers.compactMap { $0 as? any WeightedLayer } }
 
     /// σ of each layer's weight as the network uses it (W, or W/σ̂ under spectral norm), by 100
     /// power iterations from a fixed start; their product bounds the critic's Lipschitz constant.
     public func layerSigmas() throws -> [Double] {
         var rng = RandomGenerator(seed: 0)
         return try noGrad {
-            try layers.map { layer in
+            try weightedLayers.map { layer in
                 let matrix = try layer.weightMatrix(layer.weight.value)
                 // Both starts from a private stream: the global one belongs to training.
                 let u = try normalize(Tensor.randn([matrix.shape[0]], generator: &rng)), v = try normalize(Tensor.randn([matrix.shape[1]], generator: &rng))

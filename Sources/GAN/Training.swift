@@ -78,7 +78,7 @@ public final class Trainer {
     public private(set) var iteration = 0
     public private(set) var epoch = 0
     public private(set) var log: [IterationLog] = []
-    let fixedLatent: Tensor
+    var fixedLatent: Tensor
 
     /// `data`: images `[N, 3, R, R]` in [−1, 1].
     public init(_ config: TrainingConfiguration, data: Tensor) throws {
@@ -176,63 +176,71 @@ public final class Trainer {
     }
 
     public var checkpointPath: String { config.output + "/checkpoint.safetensors" }
+    public var logPath: String { config.output + "/log.csv" }
 
-    /// Models, optimizers, the global and shuffling random streams and the position in the
-    /// epoch, written atomically; the log beside it as CSV.
-    public func saveCheckpoint() throws {
-        try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
-        var tensors: [String: Tensor] = [:]
-        for (k, v) in generator.stateDict() { tensors["generator." + k] = v }
-        for (k, v) in critic.stateDict() { tensors["critic." + k] = v }
-        for (k, v) in try gan.generatorOptimizer.stateDict() { tensors["generator_optimizer." + k] = v }
-        for (k, v) in try gan.criticOptimizer.stateDict() { tensors["critic_optimizer." + k] = v }
-        func state(_ g: RandomGenerator) -> String { "\(g.state.0),\(g.state.1),\(g.state.2),\(g.state.3)" }
-        try SafeTensors.save(tensors, metadata: [
-            "iteration": String(iteration), "epoch": String(epoch), "batch_position": String(batchPosition),
-            "global_rng": state(Runtime.generatorState), "epoch_rng": state(epochStart), "variant": config.variant.rawValue,
-        ], to: checkpointPath)
-        let header = "iteration,critic_loss,wasserstein,penalty,gradient_norm,generator_loss" + (critic.spectralNorm ? ",sigmas" : "")
-        let rows = log.map { e in
-            "\(e.iteration),\(e.criticLoss),\(e.wasserstein),\(e.penalty),\(e.gradientNorm),\(e.generatorLoss)"
-                + (e.sigmas.isEmpty ? "" : "," + e.sigmas.map { String($0) }.joined(separator: " "))
-        }
-        try ([header] + rows).joined(separator: "\n").appending("\n").write(toFile: config.output + "/log.csv", atomically: true, encoding: .utf8)
+    /// Everything a resumed run needs, in the format the exported PyTorch script shares.
+    public func checkpoint() throws -> StudyCheckpoint {
+        StudyCheckpoint(config: config, images: data.shape[0], engine: "normlab", iteration: iteration, epoch: epoch, batchPosition: batchPosition,
+                        randomStreams: (Runtime.generatorState, epochStart), generator: generator.stateDict(), critic: critic.stateDict(),
+                        generatorOptimizer: try gan.generatorOptimizer.stateDict(), criticOptimizer: try gan.criticOptimizer.stateDict(),
+                        log: log, sampleLatents: fixedLatent)
     }
 
-    /// Restores everything `saveCheckpoint` wrote; the next iteration is the one that would
-    /// have followed.
-    public func resume(from path: String? = nil) throws {
-        let (tensors, metadata) = try SafeTensors.load(from: path ?? checkpointPath)
-        guard metadata["variant"] == config.variant.rawValue else {
-            throw TrainingError.badCheckpoint("the checkpoint is of variant \(metadata["variant"] ?? "?"), this run is \(config.variant.rawValue)")
+    /// Models, optimizers, random streams, the position in the epoch and the log, written
+    /// atomically; then log.csv from the same log. A kill between the two leaves a log.csv
+    /// behind the checkpoint, which `resume` rewrites.
+    public func saveCheckpoint() throws {
+        try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
+        try checkpoint().write(to: checkpointPath)
+        try writeLog()
+    }
+
+    func writeLog() throws {
+        try writeFileAtomically(Data(StudyCheckpoint.csv(log, spectralNorm: critic.spectralNorm).utf8), to: logPath)
+    }
+
+    /// Restores everything `saveCheckpoint` wrote (or the exported PyTorch script, or an older
+    /// Normlab), checking it first: checksums, every field, and that its settings are this
+    /// run's. The next iteration is the one that would have followed. log.csv is rewritten to
+    /// agree with the checkpoint, and temporary files of killed writers are removed. Returns
+    /// notes for the user (a file without checksums, streams that could not continue).
+    @discardableResult
+    public func resume(from path: String? = nil) throws -> [String] {
+        let path = path ?? checkpointPath
+        var notes = (removeStaleTemporaries(of: path) + removeStaleTemporaries(of: logPath)).map { "removed \($0), left by a killed process" }
+        let saved = try StudyCheckpoint.read(path, legacyConfiguration: config, images: data.shape[0])
+        if saved.legacy {
+            notes.append("\(path) was written by an older Normlab, without checksums; it is read as it is")
+        } else if !saved.verified {
+            throw TrainingError.badCheckpoint("\(path) has no checksums, so it cannot be verified; Normlab and its exported PyTorch script always write them")
         }
-        func part(_ prefix: String) -> [String: Tensor] {
-            Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        let differences = config.differences(from: saved.config) + (saved.images == data.shape[0] ? [] : ["images: \(saved.images) in the checkpoint, \(data.shape[0]) here"])
+        guard differences.isEmpty else {
+            throw TrainingError.badCheckpoint("\(path) belongs to another run:\n  " + differences.joined(separator: "\n  "))
         }
-        try generator.load(stateDict: part("generator."))
-        try critic.load(stateDict: part("critic."))
-        try gan.generatorOptimizer.load(stateDict: part("generator_optimizer."))
-        try gan.criticOptimizer.load(stateDict: part("critic_optimizer."))
-        func generatorState(_ key: String) throws -> RandomGenerator {
-            let parts = (metadata[key] ?? "").split(separator: ",").compactMap { UInt64($0) }
-            guard parts.count == 4 else { throw TrainingError.badCheckpoint("\(key) is missing or damaged") }
-            return RandomGenerator(state: (parts[0], parts[1], parts[2], parts[3]))
+        try generator.load(stateDict: saved.generator)
+        try critic.load(stateDict: saved.critic)
+        try gan.generatorOptimizer.load(stateDict: saved.generatorOptimizer)
+        try gan.criticOptimizer.load(stateDict: saved.criticOptimizer)
+        let streams = saved.randomStreams ?? (derivedStream(1, saved.iteration), derivedStream(2, saved.iteration))
+        if saved.randomStreams == nil {
+            notes.append("\(path) was written by \(saved.engine): its random streams are its own, so Normlab continues with streams drawn from the seed and iteration \(saved.iteration)")
         }
-        guard let saved = metadata["iteration"].flatMap(Int.init), let position = metadata["batch_position"].flatMap(Int.init),
-              let epochs = metadata["epoch"].flatMap(Int.init) else { throw TrainingError.badCheckpoint("the iteration counters are missing") }
-        Runtime.generatorState = try generatorState("global_rng")
-        epochStart = try generatorState("epoch_rng")
+        Runtime.generatorState = streams.global
+        epochStart = streams.epoch
         iterator.generator = epochStart
-        batches = epochs > 0 ? iterator.epoch() : []
-        (batchPosition, iteration, epoch) = (position, saved, epochs)
-        if let text = try? String(contentsOfFile: config.output + "/log.csv", encoding: .utf8) {
-            log = text.split(separator: "\n").dropFirst().compactMap { line in
-                let f = line.split(separator: ",").map(String.init)
-                guard f.count >= 6, let i = Int(f[0]), i <= saved, let values = Optional(f[1...5].compactMap(Float.init)), values.count == 5 else { return nil }
-                let sigmas = f.count > 6 ? f[6].split(separator: " ").compactMap { Float($0) } : []
-                return IterationLog(iteration: i, criticLoss: values[0], wasserstein: values[1], penalty: values[2], gradientNorm: values[3],
-                                    generatorLoss: values[4], sigmas: sigmas)
-            }
+        batches = saved.epoch > 0 ? iterator.epoch() : []
+        (batchPosition, iteration, epoch, log, fixedLatent) = (saved.batchPosition, saved.iteration, saved.epoch, saved.log, saved.sampleLatents)
+        if let first = log.first, log.count < iteration {
+            notes.append("log.csv lacks \(iteration - log.count) of \(iteration) rows (from \(first.iteration)); an older Normlab lost them")
         }
+        try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
+        try writeLog()
+        return notes
+    }
+
+    /// A stream for a run whose own streams are unknown, fixed by the seed and the iteration.
+    func derivedStream(_ salt: UInt64, _ iteration: Int) -> RandomGenerator {
+        RandomGenerator(seed: (config.seed &+ salt) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(iteration))
     }
 }

@@ -21,17 +21,38 @@ public final class Parameter: @unchecked Sendable {
     public func zeroGrad() { value.zeroGrad() }
 }
 
-/// State that is saved with a model but not trained: BatchNorm's running statistics,
-/// spectral normalization's u and v.
+/// State that is saved with a model but not trained: BatchNorm's running statistics and
+/// count of batches, spectral normalization's u and v. `dtype` is the type a checkpoint stores
+/// it as; an `.i64` buffer holds whole numbers (exact up to 2²⁴ in its Float32 value).
 public final class Buffer: @unchecked Sendable {
     public var value: Tensor
-    public init(_ value: Tensor) { self.value = value.detached() }
+    public let dtype: DType
+    public init(_ value: Tensor, dtype: DType = .f32) { (self.value, self.dtype) = (value.detached(), dtype) }
 }
 
 /// A node of a model: holds parameters, buffers and child modules in stored properties.
-/// Names come from the property names (`encoder.0.weight`), found by reflection, so a model
-/// is a tree of names → tensors and a checkpoint is that map.
-public protocol Module: AnyObject {}
+/// Names are those of a PyTorch state dict of the same network (`layers.0.weight_orig`,
+/// `batch_norms.1.running_mean`), so a checkpoint is that map and PyTorch loads it strictly.
+public protocol Module: AnyObject {
+    /// This module's own parameters, buffers and child modules (arrays of modules are
+    /// numbered), named as PyTorch names them, in PyTorch's registration order. The default
+    /// reads the stored properties in declaration order, each name in snake_case.
+    var stateChildren: [(name: String, value: Any)] { get }
+}
+
+extension Module {
+    public var stateChildren: [(name: String, value: Any)] {
+        Mirror(reflecting: self).children.enumerated().map { (snakeCase($0.element.label ?? String($0.offset)), $0.element.value) }
+    }
+}
+
+/// `runningMean` → `running_mean`: Swift's property names as Python's.
+public func snakeCase(_ name: String) -> String {
+    name.reduce(into: "") { result, c in
+        if c.isUppercase && !result.isEmpty { result += "_" }
+        result += c.lowercased()
+    }
+}
 
 /// A module with one input and one output.
 public protocol Layer: Module {
@@ -74,19 +95,20 @@ extension Module {
 
     /// Calls `visit` with the path and value of every parameter, buffer and module below.
     func walk(_ prefix: String, _ visit: (String, Any) -> Void) {
-        func children(of value: Any, _ prefix: String) {
-            for (i, child) in Mirror(reflecting: value).children.enumerated() {
-                let name = prefix + (child.label ?? String(i))
-                switch child.value {
+        func children(of module: any Module, _ prefix: String) {
+            for (label, value) in module.stateChildren {
+                let name = prefix + label
+                switch value {
                 case let p as Parameter: visit(name, p)
                 case let b as Buffer: visit(name, b)
                 case let m as any Module:
                     visit(name, m)
                     children(of: m, name + ".")
                 case let array as [Any]:
-                    for (j, element) in array.enumerated() where element is any Module {
-                        visit("\(name).\(j)", element)
-                        children(of: element, "\(name).\(j).")
+                    for (j, element) in array.enumerated() {
+                        guard let m = element as? any Module else { continue }
+                        visit("\(name).\(j)", m)
+                        children(of: m, "\(name).\(j).")
                     }
                 default: break
                 }

@@ -80,12 +80,15 @@ func affineNormalized(_ centred: Tensor, axes: [Int], eps: Float, gamma: Tensor,
 
 /// Batch normalization over `[N, C, H, W]` (PyTorch's BatchNorm2d): in training, normalise with
 /// the batch's mean and biased variance per channel and update running estimates
-/// (momentum 0.1, the running variance unbiased); in evaluation, use the running estimates.
+/// (momentum 0.1, the running variance unbiased) and the count of batches; in evaluation, use
+/// the running estimates.
 public final class BatchNorm2d: Layer, TrainingModeAware {
     public let weight: Parameter   // γ
     public let bias: Parameter     // β
     public let runningMean: Buffer
     public let runningVar: Buffer
+    /// Training-mode calls so far (PyTorch's int64 buffer; with a fixed momentum only a record).
+    public let numBatchesTracked: Buffer
     public let momentum: Float, eps: Float
     public var isTraining = true
 
@@ -94,6 +97,7 @@ public final class BatchNorm2d: Layer, TrainingModeAware {
         bias = Parameter(try Tensor.zeros([channels]))
         runningMean = Buffer(try Tensor.zeros([channels]))
         runningVar = Buffer(try Tensor.ones([channels]))
+        numBatchesTracked = Buffer(Tensor(0), dtype: .i64)
         (self.momentum, self.eps) = (momentum, eps)
     }
 
@@ -117,6 +121,7 @@ public final class BatchNorm2d: Layer, TrainingModeAware {
             let unbiased = try variance.reshaped([c]) * Tensor(Float(count) / Float(count - 1))
             runningMean.value = try (1 - m) * runningMean.value + m * mean.reshaped([c])
             runningVar.value = try (1 - m) * runningVar.value + m * unbiased
+            numBatchesTracked.value = try numBatchesTracked.value + 1
         }
         return output
     }

@@ -81,6 +81,12 @@ public final class SpectralNorm<Wrapped: WeightedLayer>: SpectrallyNormalized, T
 
     public var weight: Parameter { layer.weight }
 
+    /// The names of torch.nn.utils.spectral_norm, which re-registers the wrapped layer's weight
+    /// last: `bias`, `weight_orig`, `weight_u`, `weight_v`.
+    public var stateChildren: [(name: String, value: Any)] {
+        layer.stateChildren.filter { $0.name != "weight" } + [("weight_orig", layer.weight), ("weight_u", u), ("weight_v", v)]
+    }
+
     /// W / σ̂ with σ̂ = uᵀ·mat(W)·v, after the power iteration training mode asks for.
     public func normalizedWeight() throws -> Tensor {
         let w = layer.weight.value

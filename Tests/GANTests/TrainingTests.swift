@@ -70,7 +70,7 @@ final class TrainingTests: ScratchDirectoryTestCase {
         let trainer = try Trainer(config, data: faces())
         XCTAssertEqual(try trainer.run(interrupted: { true }), .interrupted)
         XCTAssertEqual(trainer.iteration, 1)
-        let (_, metadata) = try SafeTensors.load(from: trainer.checkpointPath)
+        let metadata = try SafeTensors.load(from: trainer.checkpointPath).metadata
         XCTAssertEqual(metadata["iteration"], "1")
         XCTAssertThrowsError(try Trainer(config, data: Tensor.zeros([2, 3, 8, 8]))) {
             XCTAssertEqual($0 as? TrainingError, .tooFewImages(have: 2, batch: 4))

@@ -18,10 +18,15 @@ final class CheckpointTests: ScratchDirectoryTestCase {
         let b = try model()
         try b.load(from: path("model.safetensors"))
         let names = a.stateDict().keys.sorted()
-        XCTAssertEqual(names, ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.runningMean", "layers.1.runningVar",
-                               "layers.1.weight", "layers.4.layer.bias", "layers.4.layer.weight", "layers.4.u", "layers.4.v"])
+        // PyTorch's names for nn.Sequential(Conv2d, BatchNorm2d, ReLU, Flatten, spectral_norm(Linear)).
+        XCTAssertEqual(names, ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.num_batches_tracked", "layers.1.running_mean",
+                               "layers.1.running_var", "layers.1.weight", "layers.4.bias", "layers.4.weight_orig", "layers.4.weight_u", "layers.4.weight_v"])
         for name in names { XCTAssertEqual(a.stateDict()[name]?.scalars, b.stateDict()[name]?.scalars, name) }
-        XCTAssertEqual(try SafeTensors.load(from: path("model.safetensors")).metadata, ["variant": "test"])
+        let file = try SafeTensors.load(from: path("model.safetensors"))
+        XCTAssertEqual(file.metadata["variant"], "test")
+        XCTAssertTrue(file.verified, "checksums written and checked")
+        XCTAssertEqual(file.dtypes["layers.1.num_batches_tracked"], .i64)
+        XCTAssertEqual(file.tensors["layers.1.num_batches_tracked"]?.scalars, [1], "one training-mode call")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "model.safetensors" }
         XCTAssertEqual(leftovers, [], "the temporary file of the atomic write is gone")
     }
@@ -89,7 +94,7 @@ final class CheckpointTests: ScratchDirectoryTestCase {
             raw = open('\(path("ours.safetensors"))', 'rb').read()
             n = struct.unpack('<Q', raw[:8])[0]
             header = json.loads(raw[8:8 + n])
-            assert n % 8 == 0 and header['__metadata__'] == {'k': 'v'}
+            assert n % 8 == 0 and header['__metadata__']['k'] == 'v'
             body = raw[8 + n:]
             for name, want in [('a', a), ('b', np.array([1.5, -2], dtype=np.float32))]:
                 e = header[name]
@@ -99,6 +104,8 @@ final class CheckpointTests: ScratchDirectoryTestCase {
             np.save('\(path("f8.npy"))', np.linspace(0, 1, 5))
             np.save('\(path("fortran.npy"))', np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
             np.save('\(path("int.npy"))', np.arange(3))
+            np.save('\(path("half.npy"))', np.array([0.5, -2, 65504], dtype=np.float16))
+            np.save('\(path("u8.npy"))', np.arange(3, dtype=np.uint8))
             print('ok')
             """
         XCTAssertEqual(try runProgram(python, ["-c", script]), "ok\n")
@@ -107,8 +114,91 @@ final class CheckpointTests: ScratchDirectoryTestCase {
         let fortran = try NPY.load(from: path("fortran.npy"))
         XCTAssertEqual(fortran.shape, [2, 3])
         XCTAssertEqual(fortran.scalars, [0, 1, 2, 3, 4, 5])
-        XCTAssertThrowsError(try NPY.load(from: path("int.npy"))) {
-            XCTAssertTrue("\($0)".contains("dtype '<i8'; Normlab reads little-endian float32"), "\($0)")
+        XCTAssertEqual(try NPY.load(from: path("int.npy")).scalars, [0, 1, 2])
+        XCTAssertEqual(try NPY.load(from: path("half.npy")).scalars, [0.5, -2, 65504])
+        XCTAssertThrowsError(try NPY.load(from: path("u8.npy"))) {
+            XCTAssertTrue("\($0)".contains("dtype '|u1'; Normlab reads little-endian float32"), "\($0)")
         }
+    }
+    // MARK: Hostile and foreign files
+
+    /// A safetensors file from a header's text and the data after it.
+    func forged(_ header: String, _ body: Data = Data(), length: UInt64? = nil) throws -> String {
+        var file = Data()
+        withUnsafeBytes(of: (length ?? UInt64(header.utf8.count)).littleEndian) { file.append(contentsOf: $0) }
+        try (file + Data(header.utf8) + body).write(to: URL(fileURLWithPath: path("forged.safetensors")))
+        return path("forged.safetensors")
+    }
+
+    func assertRefused(_ header: String, _ message: String, body: Data = Data(), length: UInt64? = nil, line: UInt = #line) throws {
+        let file = try forged(header, body, length: length)
+        XCTAssertThrowsError(try SafeTensors.load(from: file), line: line) {
+            XCTAssertTrue("\($0)".contains(message), "\($0)", line: line)
+        }
+    }
+
+    /// Issue 18 item 5: sizes that overflow count × size, and a header length near 2⁶³, are
+    /// refused before anything is allocated.
+    func testForgedSizesAreRefusedBeforeAllocating() throws {
+        try assertRefused(#"{"w":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,8]}}"#,
+                          "'w' has the shape [2305843009213693952], whose size in bytes overflows")
+        try assertRefused(#"{"w":{"dtype":"F32","shape":[2147483648,2147483648,4],"data_offsets":[0,8]}}"#,
+                          "'w' has the shape [2147483648, 2147483648, 4], whose element count overflows")
+        try assertRefused(#"{"w":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,8]}}"#,
+                          "'w' has the shape [2147483648, 2147483648], whose size in bytes overflows")
+        try assertRefused(#"{"w":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}}"#, "dimensions are whole numbers ≥ 0")
+        try assertRefused(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#, "dimensions are whole numbers ≥ 0")
+        try assertRefused(#"{"w":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, "dimensions are whole numbers ≥ 0")
+        try assertRefused(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}"#, "data_offsets are [-8, 0]")
+        try assertRefused("{}", "the header claims 9223372036854775807 bytes", length: 0x7fff_ffff_ffff_ffff)
+        try assertRefused(#"{"w":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}}"#, "'w' has dtype I8; Normlab reads F32, F64, F16, BF16, I64", body: Data([1, 2]))
+    }
+
+    /// Issue 18 item 7: the reference reader's layout rules: ranges back to back from 0 to the
+    /// end of the file, no overlap, no gap, nothing left over.
+    func testOverlappingGappedAndTrailingDataAreRefused() throws {
+        let eight = Data(count: 8), twelve = Data(count: 12)
+        try assertRefused(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, "'b' at bytes [4, 12) overlaps the tensor before it, which ends at 8",
+                          body: twelve)
+        try assertRefused(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#, "bytes 4..<8 before 'b' belong to no tensor",
+                          body: twelve)
+        try assertRefused(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, "bytes 4..<8 at the end belong to no tensor", body: eight)
+        try assertRefused(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"#, "the data ends at byte 8, the tensors need 12", body: eight)
+        // Out of header order but back to back is valid, as in any writer's file.
+        let file = try forged(#"{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, eight)
+        XCTAssertEqual(Set(try SafeTensors.load(from: file).tensors.keys), ["a", "b"])
+        XCTAssertFalse(try SafeTensors.load(from: file).verified, "no checksums in a foreign file")
+    }
+
+    /// Every flipped bit of a checksummed file is refused: in the data by its tensor's CRC-32,
+    /// in the header by the header's (or by the JSON or layout checks before them).
+    func testEveryBitFlipOfAChecksummedFileIsRefused() throws {
+        try SafeTensors.save(["w": Tensor.arange(0, 6), "b": Tensor([1.5, -2])], metadata: ["k": "v"], to: path("small.safetensors"))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path("small.safetensors")))
+        var accepted: [Int] = []
+        for bit in 0..<(bytes.count * 8) {
+            var flipped = bytes
+            flipped[bit / 8] ^= 1 << UInt8(bit % 8)
+            if (try? SafeTensors.decode(flipped, path: "flip")) != nil { accepted.append(bit) }
+        }
+        XCTAssertEqual(accepted, [], "bits whose flip was accepted, of \(bytes.count * 8)")
+        print("\(bytes.count * 8) single-bit flips of a \(bytes.count)-byte checksummed file: \(bytes.count * 8 - accepted.count) refused")
+    }
+
+    /// F64, F16, BF16 and I64 are read (converted to Float32), as PyTorch writes them.
+    func testOtherDTypesAreConverted() throws {
+        var body = Data()
+        for v in [1.5, -0.25] as [Double] { withUnsafeBytes(of: v.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
+        for v in [0.5, 65504] as [Float16] { withUnsafeBytes(of: v.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
+        for v in [3.140625, -2] as [Float] { withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { body.append(contentsOf: $0) } }
+        for v in [7, -3] as [Int64] { withUnsafeBytes(of: v.littleEndian) { body.append(contentsOf: $0) } }
+        let header = #"{"d":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"h":{"dtype":"F16","shape":[2],"data_offsets":[16,20]},"#
+            + #""b":{"dtype":"BF16","shape":[2],"data_offsets":[20,24]},"i":{"dtype":"I64","shape":[2],"data_offsets":[24,40]}}"#
+        let file = try SafeTensors.load(from: try forged(header, body))
+        XCTAssertEqual(file.tensors["d"]?.scalars, [1.5, -0.25])
+        XCTAssertEqual(file.tensors["h"]?.scalars, [0.5, 65504])
+        XCTAssertEqual(file.tensors["b"]?.scalars, [3.140625, -2])
+        XCTAssertEqual(file.tensors["i"]?.scalars, [7, -3])
+        XCTAssertEqual(file.dtypes, ["d": .f64, "h": .f16, "b": .bf16, "i": .i64])
     }
 }
