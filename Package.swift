@@ -53,8 +53,9 @@ let package = Package(
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
-        // zlib's crc32 checksums every checkpoint tensor: zlib comes with libpng-dev, and Python's
-        // zlib.crc32 gives the same number, so the exported PyTorch script checks them too.
+        // zlib's crc32 checksums every checkpoint tensor and the dataset cache: zlib comes with
+        // libpng-dev (libpng links it), and Python's zlib.crc32 gives the same number, so the
+        // exported PyTorch script checks them too.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // libjpeg and libpng report errors by longjmp, which Swift cannot catch: the decoders are
         // a small C target (which takes the libraries' paths from CPNG and CJPEG). Writing PNG uses
@@ -99,7 +100,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SIMDKernels", "CPlatform", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         // Fixtures are read by path from the checkout, not bundled as resources.
-        .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport"]),
         .testTarget(name: "LibraryTests", dependencies: ["Library", "Script"]),

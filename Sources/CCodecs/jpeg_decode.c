@@ -1,4 +1,5 @@
 #include "normlab_codecs.h"
+#include "codec_file.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -31,13 +32,10 @@ static void on_message(j_common_ptr info, int level) {
 
 static void silent_output(j_common_ptr info) { (void)info; }
 
-int nl_jpeg_decode_file(const char *path, nl_image *image) {
+int nl_jpeg_decode_fd(int fd, nl_size_check check, void *context, nl_image *image) {
     memset(image, 0, sizeof *image);
-    FILE *file = fopen(path, "rb");
-    if (!file) {
-        snprintf(image->message, sizeof image->message, "%s", strerror(errno));
-        return 1;
-    }
+    FILE *file = nl_open_duplicate(fd, image);
+    if (!file) return NL_UNREADABLE;
     struct jpeg_decompress_struct info;
     struct error_manager errors;
     memset(&errors, 0, sizeof errors);
@@ -54,7 +52,7 @@ int nl_jpeg_decode_file(const char *path, nl_image *image) {
         fclose(file);
         free(pixels);
         image->pixels = NULL;
-        return 2;
+        return NL_CORRUPT;
     }
     jpeg_create_decompress(&info);
     jpeg_stdio_src(&info, file);
@@ -63,9 +61,19 @@ int nl_jpeg_decode_file(const char *path, nl_image *image) {
         snprintf(image->message, sizeof image->message, "CMYK JPEGs are not supported; convert it to RGB");
         jpeg_destroy_decompress(&info);
         fclose(file);
-        return 3;
+        return NL_UNSUPPORTED;
     }
     info.out_color_space = info.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    // The output size, from the header alone: checked before libjpeg allocates for the image.
+    jpeg_calc_output_dimensions(&info);
+    if (check && check(context, (int)info.output_width, (int)info.output_height, info.output_components) != 0) {
+        image->width = (int)info.output_width;
+        image->height = (int)info.output_height;
+        image->channels = info.output_components;
+        jpeg_destroy_decompress(&info);
+        fclose(file);
+        return NL_REFUSED;
+    }
     jpeg_start_decompress(&info);
     size_t stride = (size_t)info.output_width * (size_t)info.output_components;
     pixels = malloc(stride * info.output_height);
@@ -73,7 +81,7 @@ int nl_jpeg_decode_file(const char *path, nl_image *image) {
         snprintf(image->message, sizeof image->message, "out of memory for %ux%u pixels", info.output_width, info.output_height);
         jpeg_destroy_decompress(&info);
         fclose(file);
-        return 4;
+        return NL_OUT_OF_MEMORY;
     }
     while (info.output_scanline < info.output_height) {
         JSAMPROW row = pixels + stride * info.output_scanline;
@@ -91,15 +99,10 @@ int nl_jpeg_decode_file(const char *path, nl_image *image) {
         snprintf(image->message, sizeof image->message, "corrupt or truncated data (%s)", errors.last_warning);
         free(pixels);
         memset(image, 0, offsetof(nl_image, message));
-        return 5;
+        return NL_TRUNCATED;
     }
     image->pixels = pixels;
-    return 0;
-}
-
-void nl_image_free(nl_image *image) {
-    free(image->pixels);
-    image->pixels = NULL;
+    return NL_OK;
 }
 
 int nl_jpeg_lib_version(void) { return JPEG_LIB_VERSION; }

@@ -1,4 +1,5 @@
 #include "normlab_codecs.h"
+#include "codec_file.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -20,18 +21,15 @@ static void on_png_error(png_structp png, png_const_charp message) {
 
 static void on_png_warning(png_structp png, png_const_charp message) { (void)png; (void)message; }
 
-int nl_png_decode_file(const char *path, nl_image *image) {
+int nl_png_decode_fd(int fd, nl_size_check check, void *context, nl_image *image) {
     memset(image, 0, sizeof *image);
-    FILE *file = fopen(path, "rb");
-    if (!file) {
-        snprintf(image->message, sizeof image->message, "%s", strerror(errno));
-        return 1;
-    }
+    FILE *file = nl_open_duplicate(fd, image);
+    if (!file) return NL_UNREADABLE;
     unsigned char signature[8];
     if (fread(signature, 1, 8, file) != 8 || png_sig_cmp(signature, 0, 8) != 0) {
         snprintf(image->message, sizeof image->message, "not a PNG file");
         fclose(file);
-        return 2;
+        return NL_CORRUPT;
     }
     struct png_failure failure;
     memset(&failure, 0, sizeof failure);
@@ -41,7 +39,7 @@ int nl_png_decode_file(const char *path, nl_image *image) {
         snprintf(image->message, sizeof image->message, "out of memory");
         png_destroy_read_struct(&png, &info, NULL);
         fclose(file);
-        return 4;
+        return NL_OUT_OF_MEMORY;
     }
     // Assigned before any longjmp can happen, then only changed through these pointers.
     unsigned char *volatile pixels = NULL;
@@ -52,7 +50,7 @@ int nl_png_decode_file(const char *path, nl_image *image) {
         free(pixels);
         free(rows);
         snprintf(image->message, sizeof image->message, "%s", failure.message);
-        return 2;
+        return NL_CORRUPT;
     }
     png_init_io(png, file);
     png_set_sig_bytes(png, 8);
@@ -69,6 +67,16 @@ int nl_png_decode_file(const char *path, nl_image *image) {
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    int channels = png_get_channels(png, info);
+    // The size from the header alone: checked before allocating for the pixels.
+    if (check && check(context, (int)width, (int)height, channels) != 0) {
+        image->width = (int)width;
+        image->height = (int)height;
+        image->channels = channels;
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(file);
+        return NL_REFUSED;
+    }
     size_t stride = png_get_rowbytes(png, info);
     pixels = malloc(stride * height);
     rows = malloc(sizeof(png_bytep) * height);
@@ -79,10 +87,10 @@ int nl_png_decode_file(const char *path, nl_image *image) {
     png_read_end(png, NULL);
     image->width = (int)width;
     image->height = (int)height;
-    image->channels = png_get_channels(png, info);
+    image->channels = channels;
     image->pixels = pixels;
     free(rows);
     png_destroy_read_struct(&png, &info, NULL);
     fclose(file);
-    return 0;
+    return NL_OK;
 }

@@ -55,6 +55,8 @@ public struct Canvas {
     /// the segment.
     public mutating func line(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double, _ color: RGB, thickness: Double = 1.5) {
         let r = thickness / 2
+        // Only the part over the canvas is drawn (a point of a diverged run can map far outside).
+        guard let ((x0, y0), (x1, y1)) = clipped((x0, y0), (x1, y1), margin: r + 2) else { return }
         let (minX, maxX) = (Int((min(x0, x1) - r - 1).rounded(.down)), Int((max(x0, x1) + r + 1).rounded(.up)))
         let (minY, maxY) = (Int((min(y0, y1) - r - 1).rounded(.down)), Int((max(y0, y1) + r + 1).rounded(.up)))
         let (dx, dy) = (x1 - x0, y1 - y0)
@@ -71,12 +73,44 @@ public struct Canvas {
 
     /// A filled disc, anti-aliased at its edge.
     public mutating func disc(_ cx: Double, _ cy: Double, radius: Double, _ color: RGB, alpha: Double = 1) {
+        guard cx.isFinite, cy.isFinite, radius.isFinite, cx + radius + 1 >= 0, cy + radius + 1 >= 0,
+              cx - radius - 1 < Double(width), cy - radius - 1 < Double(height) else { return }
         for y in Int(cy - radius - 1)...Int(cy + radius + 1) {
             for x in Int(cx - radius - 1)...Int(cx + radius + 1) {
                 let distance = hypot(Double(x) + 0.5 - cx, Double(y) + 0.5 - cy)
                 blend(x, y, color, alpha * min(1, max(0, radius + 0.5 - distance)))
             }
         }
+    }
+
+    /// The part of the segment from `a` to `b` inside the canvas widened by `margin` on every
+    /// side, or nil when none is, or an end is not finite. Cohen–Sutherland: an end outside is
+    /// moved along the line onto the side it is beyond, which sets that coordinate exactly
+    /// (a parametric clip loses the canvas in the rounding of ends at ±1e300).
+    func clipped(_ a: (Double, Double), _ b: (Double, Double), margin: Double) -> ((Double, Double), (Double, Double))? {
+        guard a.0.isFinite, a.1.isFinite, b.0.isFinite, b.1.isFinite else { return nil }
+        let (low, high) = ((-margin, -margin), (Double(width) + margin, Double(height) + margin))
+        func outside(_ p: (Double, Double)) -> (left: Bool, right: Bool, top: Bool, bottom: Bool) {
+            (p.0 < low.0, p.0 > high.0, p.1 < low.1, p.1 > high.1)
+        }
+        var (a, b) = (a, b)
+        for _ in 0..<8 {
+            let (oa, ob) = (outside(a), outside(b))
+            if (oa.left && ob.left) || (oa.right && ob.right) || (oa.top && ob.top) || (oa.bottom && ob.bottom) { return nil }
+            let moveA = oa.left || oa.right || oa.top || oa.bottom
+            guard moveA || ob.left || ob.right || ob.top || ob.bottom else { return (a, b) }
+            let (p, q, o) = moveA ? (a, b, oa) : (b, a, ob)
+            var moved = p
+            if o.left || o.right {
+                let x = o.left ? low.0 : high.0
+                moved = (x, p.1 + (q.1 - p.1) * ((x - p.0) / (q.0 - p.0)))
+            } else {
+                let y = o.top ? low.1 : high.1
+                moved = (p.0 + (q.0 - p.0) * ((y - p.1) / (q.1 - p.1)), y)
+            }
+            if moveA { a = moved } else { b = moved }
+        }
+        return (a, b)
     }
 
     /// Text in the 5×7 font with its top-left corner at (x, y); `scale` enlarges each dot.

@@ -12,18 +12,32 @@ public func grid(_ images: Tensor, rows: Int? = nil, padding: Int = 2, padValue:
     let columns: Int
     if let rows { columns = (n + max(1, min(n, rows)) - 1) / max(1, min(n, rows)) } else { columns = Int(Double(n).squareRoot().rounded(.up)) }
     let rowCount = (n + columns - 1) / columns
-    let (outH, outW) = (rowCount * (h + padding) + padding, columns * (w + padding) + padding)
-    var out = [Float](repeating: padValue, count: c * outH * outW)
-    let values = images.scalars
-    for i in 0..<n {
-        let (top, left) = (padding + (i / columns) * (h + padding), padding + (i % columns) * (w + padding))
-        for channel in 0..<c {
-            for y in 0..<h {
-                for x in 0..<w {
-                    out[(channel * outH + top + y) * outW + left + x] = values[((i * c + channel) * h + y) * w + x]
+    // count × (size + padding) + padding, or nil when a huge padding overflows it.
+    func span(_ count: Int, _ size: Int) -> Int? {
+        let (step, o1) = size.addingReportingOverflow(padding)
+        let (body, o2) = count.multipliedReportingOverflow(by: step)
+        let (total, o3) = body.addingReportingOverflow(padding)
+        return o1 || o2 || o3 ? nil : total
+    }
+    guard let outH = span(rowCount, h), let outW = span(columns, w) else {
+        throw PreviewError.notAnImage(shape: images.shape, reason: "a grid with padding \(padding) is larger than any tensor")
+    }
+    // Checked against the limits and allocated before any work, then filled in place.
+    try Runtime.checkAllocation([c, outH, outW], op: "grid")
+    var out = try Tensor.full([c, outH, outW], value: padValue)
+    try out.withUnsafeMutableBufferPointer { out in
+        images.withUnsafeBufferPointer { values in
+            for i in 0..<n {
+                let (top, left) = (padding + (i / columns) * (h + padding), padding + (i % columns) * (w + padding))
+                for channel in 0..<c {
+                    for y in 0..<h {
+                        for x in 0..<w {
+                            out[(channel * outH + top + y) * outW + left + x] = values[((i * c + channel) * h + y) * w + x]
+                        }
+                    }
                 }
             }
         }
     }
-    return try Tensor(shape: [c, outH, outW], elements: out)
+    return out
 }

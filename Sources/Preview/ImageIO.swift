@@ -8,16 +8,32 @@ public enum PreviewError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case unsupported(path: String, reason: String)
     case corrupt(path: String, reason: String)
+    /// The header declares more pixels than may be allocated; nothing was decoded.
+    case tooLarge(path: String, width: Int, height: Int, channels: Int, reason: String)
     case unwritable(path: String, reason: String)
     case notAnImage(shape: Shape, reason: String)
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason): return "cannot read \(path): \(reason)"
-        case let .unsupported(path, reason): return "\(path): \(reason)"
-        case let .corrupt(path, reason): return "\(path) is damaged: \(reason)"
-        case let .unwritable(path, reason): return "cannot write \(path): \(reason)"
+        case let .unreadable(path, reason): return "cannot read \(printable(path)): \(reason)"
+        case let .unsupported(path, reason): return "\(printable(path)): \(reason)"
+        case let .corrupt(path, reason): return "\(printable(path)) is damaged: \(printable(reason))"
+        case let .tooLarge(path, width, height, channels, reason):
+            return "cannot read \(printable(path)): its header declares \(width)×\(height) pixels with \(channels) channel\(channels == 1 ? "" : "s"), \(reason)"
+        case let .unwritable(path, reason): return "cannot write \(printable(path)): \(reason)"
         case let .notAnImage(shape, reason): return "a tensor of shape \(shape) is not an image: \(reason)"
+        }
+    }
+
+    /// What kind of failure, in a word or two, for counting skipped files by reason.
+    public var kind: String {
+        switch self {
+        case .unreadable: return "unreadable"
+        case .unsupported: return "not a supported image"
+        case .corrupt: return "damaged"
+        case .tooLarge: return "too large"
+        case .unwritable: return "unwritable"
+        case .notAnImage: return "not an image"
         }
     }
 }
@@ -42,47 +58,81 @@ public enum PixelRange: String, Sendable, CaseIterable {
 
 /// Reads a PNG (8- or 16-bit; gray, RGB, with or without alpha) or a JPEG (baseline or
 /// progressive, gray or RGB) as a `[C, H, W]` tensor: C is 1 for gray, 3 for colour, 4 when
-/// the PNG has alpha.
+/// the PNG has alpha. Only a regular file is read (a folder, FIFO or device is an error), and
+/// the size its header declares is checked against the allocation limit and the memory budget
+/// before anything is decoded.
 public func loadImage(_ path: String, range: PixelRange = .unit) throws -> Tensor {
-    guard FileManager.default.fileExists(atPath: path) else { throw PreviewError.unreadable(path: path, reason: "no such file") }
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw PreviewError.unreadable(path: path, reason: "permission denied") }
-    let magic = handle.readData(ofLength: 8)
-    try? handle.close()
-    if magic.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try loadPNG(path, range: range) }
-    if magic.starts(with: [0xFF, 0xD8, 0xFF]) { return try loadJPEG(path, range: range) }
+    let fd: Int32
+    do { fd = try openRegularFile(path) } catch let error as FileError { throw PreviewError.unreadable(path: path, reason: error.reason) }
+    defer { close(fd) }
+    var magic = [UInt8](repeating: 0, count: 8)
+    let count = pread(fd, &magic, magic.count, 0)
+    guard count >= 0 else { throw PreviewError.unreadable(path: path, reason: FileError(path: path, writing: false, errno: errno).reason) }
+    magic = Array(magic.prefix(count))
+    if magic.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try decoded(path, fd, range: range, nl_png_decode_fd) }
+    if magic.starts(with: [0xFF, 0xD8, 0xFF]) { return try decoded(path, fd, range: range, nl_jpeg_decode_fd) }
     throw PreviewError.unsupported(path: path, reason: magic.isEmpty ? "the file is empty" : "not a PNG or JPEG file")
 }
 
-/// The stored samples, as PIL and torchvision read them: a gAMA chunk is not applied.
-func loadPNG(_ path: String, range: PixelRange) throws -> Tensor {
-    try decoded(path, range: range, nl_png_decode_file)
+/// The error that allocating a decoded image would meet, kept by the size check for Swift.
+private final class SizeCheck {
+    var refusal: EngineError?
 }
 
-func loadJPEG(_ path: String, range: PixelRange) throws -> Tensor {
-    try decoded(path, range: range, nl_jpeg_decode_file)
-}
-
-func decoded(_ path: String, range: PixelRange, _ decode: (UnsafePointer<CChar>, UnsafeMutablePointer<nl_image>) -> Int32) throws -> Tensor {
+/// Runs a decoder whose size check asks the engine whether a `[C, H, W]` tensor of the declared
+/// size may be allocated now, then writes the pixels straight into the tensor (C, H, W order).
+func decoded(_ path: String, _ fd: Int32, range: PixelRange,
+             _ decode: (Int32, nl_size_check?, UnsafeMutableRawPointer?, UnsafeMutablePointer<nl_image>) -> Int32) throws -> Tensor {
+    let sizeCheck = SizeCheck()
     var image = nl_image()
-    let status = decode(path, &image)
+    let status = decode(fd, { context, width, height, channels in
+        let sizeCheck = Unmanaged<SizeCheck>.fromOpaque(context!).takeUnretainedValue()
+        do {
+            try Runtime.checkAllocation([Int(channels), Int(height), Int(width)], op: "loadImage")
+            return 0
+        } catch {
+            sizeCheck.refusal = error as? EngineError ?? .invalidArgument(op: "loadImage", message: "\(error)")
+            return 1
+        }
+    }, Unmanaged.passUnretained(sizeCheck).toOpaque(), &image)
     defer { nl_image_free(&image) }
     let message = withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    guard status == 0, let pixels = image.pixels else {
-        throw status == 3 ? PreviewError.unsupported(path: path, reason: message) : PreviewError.corrupt(path: path, reason: message)
-    }
     let (width, height, channels) = (Int(image.width), Int(image.height), Int(image.channels))
-    return try planar(Array(UnsafeBufferPointer(start: pixels, count: width * height * channels)),
+    switch Int(status) {
+    case NL_OK: break
+    case NL_UNSUPPORTED: throw PreviewError.unsupported(path: path, reason: message)
+    case NL_UNREADABLE: throw PreviewError.unreadable(path: path, reason: message)
+    case NL_REFUSED:
+        throw PreviewError.tooLarge(path: path, width: width, height: height, channels: channels, reason: refusalReason(sizeCheck.refusal))
+    default: throw PreviewError.corrupt(path: path, reason: message)
+    }
+    guard let pixels = image.pixels else { throw PreviewError.corrupt(path: path, reason: "no pixels") }
+    return try planar(UnsafeBufferPointer(start: pixels, count: width * height * channels),
                       width: width, height: height, channels: channels, range: range)
 }
 
-/// Interleaved bytes (HWC) to a planar tensor (CHW).
-func planar(_ bytes: [UInt8], width: Int, height: Int, channels: Int, range: PixelRange) throws -> Tensor {
-    var values = [Float](repeating: 0, count: bytes.count)
-    let plane = width * height
-    for i in 0..<plane {
-        for c in 0..<channels { values[c * plane + i] = range.toTensor(bytes[i * channels + c]) }
+/// Why the engine would refuse a decoded image's tensor, said about the image.
+private func refusalReason(_ error: EngineError?) -> String {
+    switch error {
+    case let .allocationTooLarge(_, _, bytes, limit)?:
+        return "\(bytes == Int.max ? "more than any tensor can hold" : formatBytes(bytes) + " as a tensor"): over the allocation limit of \(formatBytes(limit))"
+    case let .memoryBudgetExceeded(_, _, bytes, live, budget)?:
+        return "\(formatBytes(bytes)) as a tensor, and live tensors already hold \(formatBytes(live)): over the memory budget of \(formatBytes(budget)) (:memory)"
+    case let error?: return "\(error)"
+    case nil: return "too large to decode"
     }
-    return try Tensor(shape: [channels, height, width], elements: values)
+}
+
+/// Interleaved bytes (HWC) to a planar tensor (CHW).
+func planar(_ bytes: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int, range: PixelRange) throws -> Tensor {
+    var tensor = try Tensor.zeros([channels, height, width])
+    let plane = width * height
+    try tensor.withUnsafeMutableBufferPointer { values in
+        for i in 0..<plane {
+            for c in 0..<channels { values[c * plane + i] = range.toTensor(bytes[i * channels + c]) }
+        }
+    }
+    return tensor
 }
 
 /// Checks that `image` is `[C, H, W]` with C = 1, 3 or 4 (or `[H, W]`, gray) and returns its sizes.
@@ -116,17 +166,20 @@ public func savePNG(_ image: Tensor, to path: String, range: PixelRange = .unit)
     png.width = UInt32(width)
     png.height = UInt32(height)
     png.format = pngFormat(channels: channels)
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-    let written = bytes.withUnsafeBytes { png_image_write_to_file(&png, temporary, 0, $0.baseAddress, 0, nil) }
     defer { png_image_free(&png) }
-    guard written != 0 else {
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw PreviewError.unwritable(path: path, reason: pngMessage(png))
+    // The first call measures the encoded size, the second encodes into a buffer of that size.
+    var size = 0
+    var encoded = Data()
+    let written = bytes.withUnsafeBytes { pixels -> Int32 in
+        guard png_image_write_to_memory(&png, nil, &size, 0, pixels.baseAddress, 0, nil) != 0 else { return 0 }
+        encoded = Data(count: size)
+        return encoded.withUnsafeMutableBytes { png_image_write_to_memory(&png, $0.baseAddress, &size, 0, pixels.baseAddress, 0, nil) }
     }
-    guard rename(temporary, path) == 0 else {
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw PreviewError.unwritable(path: path, reason: String(cString: strerror(errno)))
+    guard written != 0 else { throw PreviewError.unwritable(path: path, reason: pngMessage(png)) }
+    do {
+        try writeFileAtomically(encoded.prefix(size), to: path)
+    } catch let error as FileError {
+        throw PreviewError.unwritable(path: path, reason: error.reason)
     }
 }
 

@@ -41,9 +41,17 @@ func tickLabel(_ value: Double, step: Double) -> String {
 func extent(_ values: [Double], padded: Bool = true) -> (Double, Double) {
     let finite = values.filter(\.isFinite)
     guard var low = finite.min(), var high = finite.max() else { return (0, 1) }
+    // A span past the largest Double (values near ±1e308) would make every position NaN.
+    if !(high - low).isFinite { (low, high) = (max(low, -.greatestFiniteMagnitude / 4), min(high, .greatestFiniteMagnitude / 4)) }
     if high - low < 1e-12 { low -= max(abs(low) * 0.1, 0.5); high += max(abs(high) * 0.1, 0.5) }
     let pad = padded ? (high - low) * 0.04 : 0
     return (low - pad, high + pad)
+}
+
+/// Where `v` lies in `range`: 0 at its low end, 1 at its high end. Computed on halves, so
+/// that values near ±1e308 do not overflow to infinity on the way.
+func position(_ v: Double, in range: (Double, Double)) -> Double {
+    (v / 2 - range.0 / 2) / (range.1 / 2 - range.0 / 2)
 }
 
 /// A line chart (losses, σ per layer, metrics) with axes, ticks, labels and a legend.
@@ -85,7 +93,7 @@ public struct LinePlot {
         var braille = BrailleCanvas(columns: max(width - 10, 10), rows: max(height, 4))
         let (xr, yr) = (extent(series.flatMap { $0.points.map(\.0) }, padded: false), extent(series.flatMap { $0.points.map(\.1) }))
         for (i, s) in series.enumerated() {
-            let dots = s.points.map { braille.dot(x: ($0.0 - xr.0) / (xr.1 - xr.0), y: ($0.1 - yr.0) / (yr.1 - yr.0)) }
+            let dots = s.points.map { braille.dot(x: position($0.0, in: xr), y: position($0.1, in: yr)) }
             for (a, b) in zip(dots, dots.dropFirst()) { braille.line(a, b, series: i) }
             if dots.count == 1 { braille.set(dots[0], series: i) }
         }
@@ -136,8 +144,7 @@ struct PlotFrame {
     }
 
     func map(_ p: (Double, Double)) -> (Double, Double) {
-        (left + (p.0 - xRange.0) / (xRange.1 - xRange.0) * (right - left),
-         bottom - (p.1 - yRange.0) / (yRange.1 - yRange.0) * (bottom - top))
+        (left + position(p.0, in: xRange) * (right - left), bottom - position(p.1, in: yRange) * (bottom - top))
     }
 
     func drawAxes(on canvas: inout Canvas) {
@@ -251,7 +258,7 @@ public struct ScatterPlot {
         var braille = BrailleCanvas(columns: width, rows: height)
         for (i, s) in series.enumerated() {
             for p in s.points {
-                braille.set(braille.dot(x: (p.0 - xRange.0) / (xRange.1 - xRange.0), y: (p.1 - yRange.0) / (yRange.1 - yRange.0)), series: i)
+                braille.set(braille.dot(x: position(p.0, in: xRange), y: position(p.1, in: yRange)), series: i)
             }
         }
         var lines = title.isEmpty ? [] : [title]
@@ -291,6 +298,7 @@ struct BrailleCanvas {
 
     /// The dot for a point in the unit square (y up).
     func dot(x: Double, y: Double) -> (Int, Int) {
+        guard x.isFinite, y.isFinite else { return (-1, -1) }   // set() draws nothing there
         let dx = Int((min(max(x, 0), 1) * Double(2 * columns - 1)).rounded())
         let dy = Int(((1 - min(max(y, 0), 1)) * Double(4 * rows - 1)).rounded())
         return (dx, dy)

@@ -176,7 +176,7 @@ public func sparkline(_ values: [Double]) -> String {
     let blocks = Array("▁▂▃▄▅▆▇█")
     return String(values.map { v -> Character in
         guard v.isFinite else { return " " }
-        let t = high > low ? (v - low) / (high - low) : 0.5
+        let t = high > low ? position(v, in: (low, high)) : 0.5
         return blocks[min(blocks.count - 1, Int(t * Double(blocks.count)))]
     })
 }

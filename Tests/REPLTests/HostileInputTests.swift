@@ -60,4 +60,37 @@ final class HostileInputTests: XCTestCase {
             XCTAssertTrue(denied.output.contains("Error: cannot write \(readOnly)/run: permission denied"), denied.output)
         }
     }
+
+    func testAGridWithAHugePaddingIsRefused() throws {
+        let output = try survives("grid(rand(1, 3, 4, 4), padding: 30000)")
+        XCTAssertTrue(output.contains("grid: a tensor of shape [3, 60004, 60004] needs 40.2 GiB, over the allocation limit of 4.0 GiB"), output)
+    }
+
+    // MARK: 18.3 integer conversions of non-finite and huge values
+
+    func testPlotsOfNaNAndHugeValuesDoNotTrap() throws {
+        let output = try survives("scatter(full([4, 2], value: 0/0))\nplot([1e308, -1e308])\nsparkline([1e308, -1e308])")
+        XCTAssertTrue(output.contains("█▁"), output)
+    }
+
+    // MARK: 18.4 only regular files
+
+    func testLoadingAFolderOrProcMemIsAnError() throws {
+        let output = try survives("load_image(\"/tmp\")\nload_image(\"/proc/self/mem\")")
+        XCTAssertTrue(output.contains("cannot read /tmp: it is a folder, not a regular file"), output)
+        XCTAssertTrue(output.contains("cannot read /proc/self/mem: "), output)
+        let show = try runPiped(["show", "/tmp"], input: "")
+        XCTAssertEqual(show.status, 1, show.output)
+        XCTAssertTrue(show.output.contains("error: cannot read /tmp: it is a folder, not a regular file"), show.output)
+    }
+
+    /// A FIFO named x.png used to block load_image and show forever.
+    func testAFIFONamedLikeAnImageDoesNotBlock() throws {
+        let fifo = path("x.png")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let output = try survives("load_image(\"\(fifo)\")")
+        XCTAssertTrue(output.contains("cannot read \(fifo): it is a named pipe (FIFO), not a regular file"), output)
+        let show = try runPiped(["show", fifo], input: "")
+        XCTAssertTrue(show.output.contains("it is a named pipe (FIFO)"), show.output)
+    }
 }

@@ -12,14 +12,31 @@ typedef struct {
     char message[256];         // why decoding failed
 } nl_image;
 
-// 0 on success. Any libjpeg error or warning (corrupt or truncated data) is a failure, with
-// the reason in image->message and no memory left allocated. 3: a CMYK JPEG (unsupported).
-int nl_jpeg_decode_file(const char *path, nl_image *image);
+// Called once the header has been read and before any memory is allocated for pixels, with
+// the size the decoded image will have: nonzero refuses it (a forged header can declare
+// gigapixels in a few bytes).
+typedef int (*nl_size_check)(void *context, int width, int height, int channels);
 
-// 0 on success. The stored samples as they are (no gamma or colour-space conversion, as PIL
-// and torchvision read them): palette expanded to RGB, transparency to alpha, gray with alpha
-// to RGBA, 16-bit scaled to 8-bit.
-int nl_png_decode_file(const char *path, nl_image *image);
+// Return codes of the decoders.
+enum {
+    NL_OK = 0,
+    NL_UNREADABLE = 1,         // reading the file failed (message: strerror)
+    NL_CORRUPT = 2,            // libjpeg or libpng failed on the data
+    NL_UNSUPPORTED = 3,        // a CMYK JPEG
+    NL_OUT_OF_MEMORY = 4,
+    NL_TRUNCATED = 5,          // libjpeg warned (premature end, corrupt data) and filled with grey
+    NL_REFUSED = 6,            // the size check refused the declared size (width, height, channels set)
+};
+
+// Decode from `fd` (read from its current position; the caller keeps and closes it).
+// Any libjpeg error or warning is a failure, with the reason in image->message and no memory
+// left allocated.
+int nl_jpeg_decode_fd(int fd, nl_size_check check, void *context, nl_image *image);
+
+// The stored samples as they are (no gamma or colour-space conversion, as PIL and torchvision
+// read them): palette expanded to RGB, transparency to alpha, gray with alpha to RGBA, 16-bit
+// scaled to 8-bit.
+int nl_png_decode_fd(int fd, nl_size_check check, void *context, nl_image *image);
 
 void nl_image_free(nl_image *image);
 // The libjpeg version this was built against (e.g. 62).
