@@ -74,7 +74,9 @@ let package = Package(
         // Tensor, primitive ops (Reference/ and SIMD/ backends), autograd, RNG, printing.
         .target(name: "Engine", dependencies: ["Ops", "SIMDKernels", "CPlatform"], swiftSettings: cpuFlags ? [cpuFlagsDefined] : []),
         // Datasets (CelebA, image folders, synthetic faces, 2-D toys); later models and training.
-        .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"]),
+        // The PyTorch export (normlab_gan.py) is compiled into the binary as bytes, so an installed
+        // normlab needs no resource bundle beside it.
+        .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"], resources: [.embedInCode("Resources/normlab_gan.py")]),
         // The lesson language: lexer, parser, evaluator, values (knows Engine only).
         .target(name: "Script", dependencies: ["Engine"]),
         // The builtins table: binds Engine, NN, GAN and Preview into the language.

@@ -13,7 +13,7 @@ struct Normlab: ParsableCommand {
             Everything stands on a readable pure-Swift tensor engine with higher-order autograd.
             """,
         version: normlabVersion,
-        subcommands: [Start.self, LessonCommand.self, Repl.self, Run.self, Docs.self, DataCommand.self, Train.self, ExperimentCommand.self, Toy.self, Tour.self, Show.self, Bench.self,
+        subcommands: [Start.self, LessonCommand.self, Repl.self, Run.self, Docs.self, DataCommand.self, Train.self, ExperimentCommand.self, Export.self, Toy.self, Tour.self, Show.self, Bench.self,
                       Figures.self, Version.self],
         defaultSubcommand: Start.self)
 

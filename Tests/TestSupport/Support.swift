@@ -167,11 +167,12 @@ public func randomInput(_ shape: Shape, seed: UInt64, scale: Float = 1, awayFrom
 
 // MARK: - Other programs
 
-/// A python3 that can import NumPy, for independent cross-checks; nil where there is none.
-public func findPython() -> String? {
+/// A python3 that can import NumPy (and `module`), for independent cross-checks; nil where
+/// there is none.
+public func findPython(importing module: String = "numpy") -> String? {
     for path in ["/usr/bin/python3", "/usr/local/bin/python3"] + (ProcessInfo.processInfo.environment["PATH"] ?? "")
         .split(separator: ":").map({ "\($0)/python3" }) where FileManager.default.isExecutableFile(atPath: path) {
-        if (try? runProgram(path, ["-c", "import numpy"])) != nil { return path }
+        if (try? runProgram(path, ["-c", "import numpy, \(module)"])) != nil { return path }
     }
     return nil
 }
