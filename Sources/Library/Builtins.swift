@@ -210,10 +210,9 @@ private let coreBuiltins: [Builtin] = [
     Builtin("show", [.positional("image", .tensor, "[C, H, W] (C = 1, 3 or 4), [H, W], or a batch [N, C, H, W]"), rangeParameter,
                      .labelled("columns", .int, default: nil, "the width in terminal columns (default: the terminal's)")],
             .pictures, "Shows an image [C, H, W] or a batch [N, C, H, W] in the terminal.", example: "show(rand(3, 8, 8))") { args, session in
-        let image = args.tensor("image")
+        let (image, columns) = (args.tensor("image"), args.optionalInt("columns"))
         let range = args.choice("range", as: PixelRange.self)
-        session.emit(text: try Preview.show(image, columns: args.optionalInt("columns"), mode: session.colorMode, range: range))
-        session.emit(image: try image.rank == 4 ? grid(image) : image, range: range)
+        session.show(image.rank == 4 ? try .batch(image, range: range, columns: columns) : try .image(image, range: range, columns: columns))
         return .none
     },
     Builtin("save_png", [.positional("image", .tensor, "[C, H, W] (C = 1, 3 or 4) or [H, W]"), .positional("path", .string, "the file to write"),
@@ -246,11 +245,9 @@ private let coreBuiltins: [Builtin] = [
         let series = values.indices.map { i in
             Series(i < labels.count ? labels[i] : (values.count > 1 ? "series \(i + 1)" : ""), y: seriesNumbers(values[i]), x: xs)
         }
-        let chart = LinePlot(title: args.string("title"), series: series)
-        session.emit(text: chart.terminal(width: min(terminalColumns(), 100), colors: session.colorMode))
-        let picture = try chart.render(width: 720, height: 420).tensor()
-        session.emit(image: picture, range: .unit)
-        if let path = args.optionalString("save") { try savePNG(picture, to: path) }
+        let picture = try Picture.chart(LinePlot(title: args.string("title"), series: series))
+        session.show(picture)
+        if let path = args.optionalString("save") { try savePNG(picture.pixels, to: path) }
         return .none
     },
     Builtin("scatter", [.variadic("points", .tensor, "sets of points [N, 2], one colour each"),
@@ -265,11 +262,9 @@ private let coreBuiltins: [Builtin] = [
             return (i < labels.count ? labels[i] : "set \(i + 1)", points(t), nil)
         }
         guard !sets.isEmpty else { throw args.error("needs at least one set of points [N, 2]") }
-        let chart = ScatterPlot(title: args.string("title"), series: sets)
-        session.emit(text: chart.terminal(width: min(terminalColumns() - 2, 72), height: 20, colors: session.colorMode))
-        let picture = try chart.render().tensor()
-        session.emit(image: picture, range: .unit)
-        if let path = args.optionalString("save") { try savePNG(picture, to: path) }
+        let picture = try Picture.chart(ScatterPlot(title: args.string("title"), series: sets))
+        session.show(picture)
+        if let path = args.optionalString("save") { try savePNG(picture.pixels, to: path) }
         return .none
     },
     Builtin("sparkline", [.positional("values", .list(.number), "an array of numbers or a tensor")], returns: "String", .pictures,

@@ -38,28 +38,30 @@ public struct Picture {
     public var range: PixelRange
     /// What a front end without images shows (Jupyter's text/plain).
     public var description: String
-    /// The picture in a terminal area of `columns` × `rows` characters; nil when the builtin
-    /// has already printed it as text.
-    public var drawing: ((_ columns: Int, _ rows: Int, _ colors: ColorMode) throws -> String)?
+    /// The picture in a terminal area of `columns` × `rows` characters.
+    public var drawing: (_ columns: Int, _ rows: Int, _ colors: ColorMode) throws -> String
 
+    /// Refuses pixels that are not an image, so that no front end meets them later.
     public init(pixels: Tensor, range: PixelRange = .unit, description: String? = nil,
-                drawing: ((_ columns: Int, _ rows: Int, _ colors: ColorMode) throws -> String)?) {
+                drawing: @escaping (_ columns: Int, _ rows: Int, _ colors: ColorMode) throws -> String) throws {
+        _ = try imageShape(pixels)
         (self.pixels, self.range, self.drawing) = (pixels, range, drawing)
         self.description = description ?? "<image \(pixels.shape)>"
     }
 
-    /// One image `[C, H, W]` or `[H, W]`, drawn in half-blocks (or ASCII) to fit the width.
-    public static func image(_ image: Tensor, range: PixelRange = .unit, columns: Int? = nil) -> Picture {
-        Picture(pixels: image, range: range) { width, _, colors in
+    /// One image `[C, H, W]` or `[H, W]`, drawn in half-blocks (or ASCII) to fit the width (or
+    /// `columns`, when narrower).
+    public static func image(_ image: Tensor, range: PixelRange = .unit, columns: Int? = nil) throws -> Picture {
+        try Picture(pixels: image, range: range) { width, _, colors in
             try Preview.show(image, columns: min(columns ?? width, width), mode: colors, range: range)
         }
     }
 
     /// A batch `[N, C, H, W]` as a grid of `rows` rows; a terminal arranges the images to fill
-    /// its width within its height, each with its index under it.
-    public static func batch(_ images: Tensor, range: PixelRange = .unit, rows: Int? = nil, description: String? = nil) throws -> Picture {
-        Picture(pixels: try grid(images, rows: rows), range: range, description: description ?? "<\(images.shape[0]) images \(images.shape)>") { columns, height, colors in
-            try Preview.show(images, columns: columns, rows: height, mode: colors, range: range)
+    /// its width (or `columns`, when narrower) within its height, each with its index under it.
+    public static func batch(_ images: Tensor, range: PixelRange = .unit, rows: Int? = nil, columns: Int? = nil, description: String? = nil) throws -> Picture {
+        try Picture(pixels: try grid(images, rows: rows), range: range, description: description ?? "<\(images.shape[0]) images \(images.shape)>") { width, height, colors in
+            try Preview.show(images, columns: min(columns ?? width, width), rows: height, mode: colors, range: range)
         }
     }
 }
@@ -67,14 +69,14 @@ public struct Picture {
 extension Picture {
     /// A line chart: Braille characters in a terminal (at most `columns` wide), 720×420 pixels elsewhere.
     public static func chart(_ plot: LinePlot, columns: Int = 100, rows: Int = 16) throws -> Picture {
-        Picture(pixels: try plot.render(width: 720, height: 420).tensor(), description: plot.title.isEmpty ? "<line chart>" : plot.title) { width, _, colors in
+        try Picture(pixels: try plot.render(width: 720, height: 420).tensor(), description: plot.title.isEmpty ? "<line chart>" : plot.title) { width, _, colors in
             plot.terminal(width: min(columns, width), height: rows, colors: colors)
         }
     }
 
     /// A scatter plot: Braille characters in a terminal (at most `columns` wide), 560×560 pixels elsewhere.
     public static func chart(_ plot: ScatterPlot, columns: Int = 72, rows: Int = 20) throws -> Picture {
-        Picture(pixels: try plot.render().tensor(), description: plot.title.isEmpty ? "<scatter plot>" : plot.title) { width, _, colors in
+        try Picture(pixels: try plot.render().tensor(), description: plot.title.isEmpty ? "<scatter plot>" : plot.title) { width, _, colors in
             plot.terminal(width: min(columns, width), height: rows, colors: colors)
         }
     }
@@ -103,11 +105,10 @@ public final class TerminalFrontEnd: FrontEnd {
     public func result(_ text: String) { self.text(text) }
 
     public func show(_ picture: Picture, display: DisplayID?) {
-        guard let drawing = picture.drawing else { return }
         let (columns, rows) = size()
         // A column spare: a line as wide as the terminal wraps on some terminals. Rows spare for
         // the prompt and a progress line.
-        do { text(try drawing(max(8, columns - 1), max(8, rows - 3), colorMode)) } catch { text("(cannot draw the picture: \(error))") }
+        do { text(try picture.drawing(max(8, columns - 1), max(8, rows - 3), colorMode)) } catch { text("(cannot draw the picture: \(error))") }
     }
 
     public func progress(_ bar: ProgressBar, display: DisplayID) { progressLine?.draw(bar) }

@@ -37,8 +37,6 @@ public final class Session {
 
     public func emit(text: String) { frontEnd.text(text) }
     public func show(_ picture: Picture, display: DisplayID? = nil) { frontEnd.show(picture, display: display) }
-    /// Pictures whose builtin prints the terminal version itself, as text.
-    func emit(image: Tensor, range: PixelRange) { frontEnd.show(Picture(pixels: image, range: range, drawing: nil), display: nil) }
 
     /// Progress of a long builtin (shown at once when the total is known); call `finish()` when
     /// it ends, also on errors.

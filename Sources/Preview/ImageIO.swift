@@ -136,7 +136,7 @@ func planar(_ bytes: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channe
 }
 
 /// Checks that `image` is `[C, H, W]` with C = 1, 3 or 4 (or `[H, W]`, gray) and returns its sizes.
-func imageShape(_ image: Tensor) throws -> (channels: Int, height: Int, width: Int) {
+public func imageShape(_ image: Tensor) throws -> (channels: Int, height: Int, width: Int) {
     if image.rank == 2 { return (1, image.shape[0], image.shape[1]) }
     guard image.rank == 3, [1, 3, 4].contains(image.shape[0]) else {
         throw PreviewError.notAnImage(shape: image.shape, reason: "expected [C, H, W] with C = 1, 3 or 4 (or [H, W])")
