@@ -57,6 +57,10 @@ let package = Package(
         // libpng-dev (libpng links it), and Python's zlib.crc32 gives the same number, so the
         // exported PyTorch script checks them too.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        // The Jupyter kernel's transport (ZeroMQ) and message signatures (HMAC-SHA256 from
+        // OpenSSL's libcrypto): kept libraries for a protocol and a hash, not written here.
+        .systemLibrary(name: "CZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"]), .brew(["zeromq"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         // libjpeg and libpng report errors by longjmp, which Swift cannot catch: the decoders are
         // a small C target (which takes the libraries' paths from CPNG and CJPEG). Writing PNG uses
         // libpng's simplified API from Swift (CPNG).
@@ -85,6 +89,8 @@ let package = Package(
         .target(name: "Notebook", dependencies: ["Library", "Script", "Engine", "Preview"]),
         // The line-editing REPL (libedit): commands, completion, history, Ctrl-C.
         .target(name: "REPL", dependencies: ["Notebook", "Library", "Script", "Engine", "Preview", "CEditLine", "CPlatform"]),
+        // The Jupyter kernel: the same session, its output as messages, pictures as PNG.
+        .target(name: "Kernel", dependencies: ["Notebook", "Library", "Script", "Engine", "Preview", "GAN", "CZMQ", "CCrypto", "CPlatform"]),
         // Pictures: PNG and JPEG codecs, terminal previews, image grids, plots (Engine only below).
         .target(name: "Preview", dependencies: ["Engine", "CPNG", "CCodecs"]),
         // Layers, spectral norm, AdaIN, the WGAN-GP loss, Adam, checkpoints.
@@ -93,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "normlab",
             dependencies: [
-                "Engine", "SIMDKernels", "NN", "GAN", "Preview", "Library", "Notebook", "REPL", "CEditLine", "CPNG", "CCodecs",
+                "Engine", "SIMDKernels", "NN", "GAN", "Preview", "Library", "Notebook", "REPL", "Kernel", "CEditLine", "CPNG", "CCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -109,5 +115,8 @@ let package = Package(
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.
         .testTarget(name: "REPLTests", dependencies: ["normlab"]),
+        // Messages and signatures against fixed vectors; the kernel under jupyter_client and
+        // nbclient where Python has them (the scripts are read from the checkout).
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "normlab"], exclude: ["Python"]),
     ] + avx512Targets
 )

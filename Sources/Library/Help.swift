@@ -2,8 +2,16 @@ import Script
 
 /// Help, the index of every builtin and the reference page: all drawn from the declarations.
 extension Session {
-    /// Help for a builtin, a tensor member or a variable.
+    /// Help for a builtin, a tensor member or a variable, or what might have been meant.
     public func help(_ name: String) -> String {
+        if let known = helpIfKnown(name) { return known }
+        let bare = name.hasPrefix(".") ? String(name.dropFirst()) : name
+        let hint = suggestion(for: bare, among: builtins.map(\.name) + tensorMembers.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
+        return "no builtin, method or variable named '\(bare)'\(hint); `:help` lists them all"
+    }
+
+    /// Help for a builtin, a tensor member or a variable; nil when the name is none of them.
+    public func helpIfKnown(_ name: String) -> String? {
         let bare = name.hasPrefix(".") ? String(name.dropFirst()) : name
         if let b = Session.builtinsByName[bare] { return b.help }
         if let m = Session.membersByName[bare] { return m.help }
@@ -15,8 +23,7 @@ extension Session {
             default: return "\(bare): \(v.typeName)"
             }
         }
-        let hint = suggestion(for: bare, among: builtins.map(\.name) + tensorMembers.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
-        return "no builtin, method or variable named '\(bare)'\(hint); `:help` lists them all"
+        return nil
     }
 
     /// Every builtin by topic, one line each, and how labels are spelled.

@@ -178,39 +178,18 @@ public final class Notebook {
     }
 
     func saveNotebook(_ path: String) throws {
-        var cells: [[String: Any]] = []
-        func lines(_ s: String) -> [String] {
-            let parts = s.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            return parts.enumerated().map { $0.offset < parts.count - 1 ? $0.element + "\n" : $0.element }
-        }
+        var document = NotebookDocument()
         for (i, entry) in transcript.enumerated() {
-            if let prose = entry.prose, !prose.isEmpty {
-                cells.append(["cell_type": "markdown", "metadata": [String: Any](), "source": lines(prose)])
-            }
-            var outputs: [[String: Any]] = []
-            for output in entry.outputs {
+            if let prose = entry.prose { document.markdown(prose) }
+            let outputs = try entry.outputs.map { output -> [String: Any] in
                 switch output {
-                case .text(let t):
-                    outputs.append(["output_type": "stream", "name": "stdout", "text": lines(stripEscapes(t) + "\n")])
-                case .image(let image, let range):
-                    let file = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-\(UUID().uuidString).png")
-                    defer { try? FileManager.default.removeItem(at: file) }
-                    try savePNG(image, to: file.path, range: range)
-                    let data = try Data(contentsOf: file)
-                    outputs.append(["output_type": "display_data", "metadata": [String: Any](),
-                                    "data": ["image/png": data.base64EncodedString(), "text/plain": ["<image \(image.shape)>"]]])
+                case .text(let t): return NotebookDocument.stream(stripEscapes(t))
+                case .image(let image, let range): return try NotebookDocument.image(image, range: range, description: "<image \(image.shape)>")
                 }
             }
-            cells.append(["cell_type": "code", "execution_count": i + 1, "metadata": [String: Any](), "source": lines(entry.code), "outputs": outputs])
+            document.code(entry.code, executionCount: i + 1, outputs: outputs)
         }
-        let notebook: [String: Any] = [
-            "cells": cells,
-            "metadata": ["kernelspec": ["name": "normlab", "display_name": "Normlab", "language": "swift"],
-                         "language_info": ["name": "swift", "file_extension": ".swift"]],
-            "nbformat": 4, "nbformat_minor": 4,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try document.write(to: path)
     }
 }
 

@@ -183,6 +183,46 @@ public func savePNG(_ image: Tensor, to path: String, range: PixelRange = .unit)
     }
 }
 
+/// A `[C, H, W]` or `[H, W]` tensor as the bytes of a PNG file, each pixel `scale` × `scale`
+/// pixels (nearest neighbour: enlarged without blurring). For front ends that take images in
+/// memory, such as Jupyter's `image/png`.
+public func pngData(_ image: Tensor, range: PixelRange = .unit, scale: Int = 1) throws -> [UInt8] {
+    let (pixels, channels, height, width) = try interleavedBytes(image, range: range)
+    let s = max(1, scale)
+    let (outWidth, wide) = width.multipliedReportingOverflow(by: s)
+    let (outHeight, tall) = height.multipliedReportingOverflow(by: s)
+    let (rowBytes, long) = outWidth.multipliedReportingOverflow(by: channels)
+    let (count, big) = rowBytes.multipliedReportingOverflow(by: outHeight)
+    guard !(wide || tall || long || big), outWidth <= Int(UInt32.max), outHeight <= Int(UInt32.max) else {
+        throw PreviewError.notAnImage(shape: image.shape, reason: "too large to enlarge \(s) times")
+    }
+    var bytes = pixels
+    if s > 1 {
+        bytes = [UInt8](repeating: 0, count: count)
+        for y in 0..<outHeight {
+            for x in 0..<outWidth {
+                let from = ((y / s) * width + x / s) * channels, to = (y * outWidth + x) * channels
+                for c in 0..<channels { bytes[to + c] = pixels[from + c] }
+            }
+        }
+    }
+    var png = png_image()
+    png.version = UInt32(PNG_IMAGE_VERSION)
+    (png.width, png.height) = (UInt32(outWidth), UInt32(outHeight))
+    png.format = pngFormat(channels: channels)
+    defer { png_image_free(&png) }
+    // First the size the file needs, then the file.
+    var size: png_alloc_size_t = 0
+    guard bytes.withUnsafeBytes({ png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, 0, nil) }) != 0 else {
+        throw PreviewError.notAnImage(shape: image.shape, reason: pngMessage(png))
+    }
+    var file = [UInt8](repeating: 0, count: Int(size))
+    guard bytes.withUnsafeBytes({ b in file.withUnsafeMutableBytes { png_image_write_to_memory(&png, $0.baseAddress, &size, 0, b.baseAddress, 0, nil) } }) != 0 else {
+        throw PreviewError.notAnImage(shape: image.shape, reason: pngMessage(png))
+    }
+    return Array(file.prefix(Int(size)))
+}
+
 /// libpng's simplified format for 1 (gray), 3 (RGB) or 4 (RGBA) 8-bit channels; the compound
 /// macros (PNG_FORMAT_RGBA, …) are not imported into Swift, the flags are.
 private func pngFormat(channels: Int) -> UInt32 {

@@ -14,7 +14,7 @@ struct Normlab: ParsableCommand {
             """,
         version: normlabVersion,
         subcommands: [Start.self, LessonCommand.self, Repl.self, Run.self, Docs.self, DataCommand.self, Train.self, ExperimentCommand.self, Export.self, Toy.self, Tour.self, Show.self, Bench.self,
-                      Figures.self, Version.self],
+                      Figures.self, KernelCommand.self, NotebookCommand.self, Version.self],
         defaultSubcommand: Start.self)
 
     /// Every command starts here: on a CPU that cannot run this build's kernels, a message that

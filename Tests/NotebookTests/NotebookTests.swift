@@ -99,6 +99,7 @@ final class NotebookTests: XCTestCase {
         try notebook.save(to: ipynb)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ipynb))) as! [String: Any]
         XCTAssertEqual(json["nbformat"] as? Int, 4)
+        XCTAssertEqual(((json["metadata"] as? [String: Any])?["kernelspec"] as? [String: Any])?["name"] as? String, "normlab", "reopens runnable")
         let cells = json["cells"] as! [[String: Any]]
         let code = cells.filter { $0["cell_type"] as? String == "code" }
         XCTAssertEqual(code.count, 3)
@@ -131,6 +132,24 @@ final class NotebookTests: XCTestCase {
         recorder.finish(progress)
         guard case .text(let line) = recorder.outputs.last else { return XCTFail() }
         XCTAssertEqual(line, bar.line())
+    }
+
+    /// `normlab notebook`: prose becomes Markdown cells, code becomes unexecuted code cells, and
+    /// the notebook names the Normlab kernel; a saved session names it too.
+    func testALessonAsAJupyterNotebook() throws {
+        let data = try NotebookDocument(lesson: Lesson(path: "lesson.md", text: fixtureLesson)).data()
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let cells = try XCTUnwrap(json["cells"] as? [[String: Any]])
+        XCTAssertEqual(cells.map { $0["cell_type"] as? String }, ["markdown", "code", "markdown", "code", "markdown", "code", "markdown"])
+        XCTAssertEqual(cells[0]["source"] as? [String], ["# A small lesson\n", "\n", "Some prose, then a cell."])
+        XCTAssertEqual(cells[1]["source"] as? [String], ["let a = tensor([1, 2, 3])\n", "a * 2"])
+        XCTAssertTrue(cells[1]["execution_count"] is NSNull)
+        XCTAssertEqual((cells[1]["outputs"] as? [Any])?.count, 0)
+        XCTAssertEqual(cells[6]["source"] as? [String], ["The end."])
+        let metadata = try XCTUnwrap(json["metadata"] as? [String: Any])
+        XCTAssertEqual((metadata["kernelspec"] as? [String: Any])?["name"] as? String, "normlab")
+        XCTAssertEqual((metadata["language_info"] as? [String: Any])?["name"] as? String, "swift")
+        XCTAssertEqual(json["nbformat"] as? Int, 4)
     }
 
     func testProseRendering() {
