@@ -21,4 +21,5 @@ static inline int nl_history_setsize(History *h, HistEvent *ev, int size) { retu
 static inline int nl_history_enter(History *h, HistEvent *ev, const char *line) { return history(h, ev, H_ENTER, line); }
 static inline int nl_history_load(History *h, HistEvent *ev, const char *file) { return history(h, ev, H_LOAD, file); }
 static inline int nl_history_save(History *h, HistEvent *ev, const char *file) { return history(h, ev, H_SAVE, file); }
+static inline int nl_history_save_fp(History *h, HistEvent *ev, FILE *fp) { return history(h, ev, H_SAVE_FP, fp); }
 static inline int nl_history_unique(History *h, HistEvent *ev, int on) { return history(h, ev, H_SETUNIQUE, on); }

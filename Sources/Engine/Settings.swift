@@ -74,7 +74,12 @@ public enum Runtime {
     /// Restarts the global random stream used by `randn`/`rand` when no generator is passed.
     public static func seed(_ seed: UInt64) {
         generator.withLock { $0 = RandomGenerator(seed: seed) }
+        seedValue.store(seed, ordering: .relaxed)
     }
+
+    /// The seed the global stream last restarted from (0 at start), for `:seed` to show.
+    public static var lastSeed: UInt64 { seedValue.load(ordering: .relaxed) }
+    static let seedValue = Atomic<UInt64>(0)
 
     /// Lends the global stream (restarted by `seed`) to code that takes a generator.
     public static func withGlobalGenerator<R>(_ body: (inout RandomGenerator) throws -> R) rethrows -> R {

@@ -383,13 +383,7 @@ public struct Signature: Sendable {
 /// string itself for a wrong choice.
 func describeValue(_ value: Value) -> String {
     if case .string(let s) = value { return "\"\(s)\"" }
-    if case .none = value { return "nil" }
-    return withArticle(value.typeName)
-}
-
-/// "a Tensor", "an Array".
-func withArticle(_ noun: String) -> String {
-    (noun.first.map { "AEIOUaeiou".contains($0) } ?? false ? "an " : "a ") + noun
+    return value.typeNameWithArticle
 }
 
 /// A call's arguments after binding: every declared parameter by its key, converted to its

@@ -413,7 +413,7 @@ private let coreBuiltins: [Builtin] = [
         case .string(let s)?: return .number(Double(s.count))
         case .tensor(let t)?: return .number(Double(t.rank == 0 ? 1 : t.shape[0]))
         case .range(let a, let b)?: return .number(Double(max(0, b - a)))
-        case let other?: throw args.error("\(withArticle(other.typeName)) has no length")
+        case let other?: throw args.error("\(other.typeNameWithArticle) has no length")
         case nil: return .none
         }
     },

@@ -1,3 +1,4 @@
+import Foundation
 import Script
 
 /// What Tab offers: candidates that each replace the text from `start` (a character offset
@@ -77,20 +78,29 @@ func dottedName(_ chars: [Character], before index: Int) -> [String]? {
 
 extension Session {
     /// Tab completion of the text before the cursor: names; after a dot, the members of that
-    /// value's type; inside a call's parentheses, the labels it takes and has not been given.
+    /// value's type; inside a call's parentheses, the labels it takes and has not been given;
+    /// inside a string, paths of files.
     public func complete(_ before: String) -> Completion {
         let chars = Array(before)
         let context = CursorContext(chars)
-        guard context.stringStart == nil, !context.inComment else { return Completion(start: chars.count, candidates: []) }
+        if let start = context.stringStart { return Completion(start: start, candidates: pathCompletions(String(chars[start...]))) }
+        guard !context.inComment else { return Completion(start: chars.count, candidates: []) }
         var start = chars.count
         while start > 0, isNameCharacter(chars[start - 1]) { start -= 1 }
         let fragment = String(chars[start...])
         if fragment.first?.isNumber == true { return Completion(start: start, candidates: []) }
         if start > 0, chars[start - 1] == "." {
-            guard let base = dottedName(chars, before: start - 1) ?? (start > 1 && ")]".contains(chars[start - 2]) ? [] : nil) else {
-                return Completion(start: start, candidates: [])
+            var baseStart = start - 1
+            while baseStart > 0, isNameCharacter(chars[baseStart - 1]) || chars[baseStart - 1] == "." { baseStart -= 1 }
+            let base = String(chars[baseStart..<(start - 1)])
+            // `x.` a name; `f(2).T.` a value known only when it runs; `1.` a number, not a member.
+            let names: [String]
+            if !base.isEmpty && !base.hasPrefix(".") {
+                names = base.first?.isNumber == true ? [] : memberNames(of: base.split(separator: ".").map(String.init))
+            } else {
+                names = baseStart > 0 && ")]".contains(chars[baseStart - 1]) ? memberNames(of: []) : []
             }
-            return Completion(start: start, candidates: memberNames(of: base).filter { $0.hasPrefix(fragment) }.sorted())
+            return Completion(start: start, candidates: names.filter { $0.hasPrefix(fragment) }.sorted())
         }
         var candidates: [String] = []
         if let frame = context.frames.last, let callee = frame.callee {
@@ -136,5 +146,21 @@ extension Session {
             }
         }
         return []
+    }
+}
+
+/// Files and folders whose path begins with `fragment` (`Lessons/03` → `Lessons/03-adain.md`),
+/// folders with a `/` so that Tab can go on into them. Hidden files only when asked for (`.`).
+public func pathCompletions(_ fragment: String) -> [String] {
+    let slash = fragment.lastIndex(of: "/")
+    let folder = slash.map { String(fragment[...$0]) } ?? ""
+    let prefix = slash.map { String(fragment[fragment.index(after: $0)...]) } ?? fragment
+    let home = ProcessInfo.processInfo.environment["HOME"] ?? ""
+    let listed = folder.isEmpty ? "." : (folder.hasPrefix("~/") ? home + folder.dropFirst() : folder)
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: listed) else { return [] }
+    return names.filter { $0.hasPrefix(prefix) && ($0.first != "." || prefix.hasPrefix(".")) }.sorted().map { name in
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: listed + (listed.hasSuffix("/") ? "" : "/") + name, isDirectory: &isFolder)
+        return folder + name + (exists && isFolder.boolValue ? "/" : "")
     }
 }

@@ -47,12 +47,21 @@ public final class Notebook {
         position = 0
     }
 
-    /// Reads the file again after an edit, keeping the position (and the variables).
+    /// Reads the file again after an edit, keeping the position (and the variables). The place
+    /// is kept by the cells' code, not their number, so a cell inserted above it does not make
+    /// Enter run again a cell that already ran.
     public func reload() throws {
-        guard let lesson else { throw ScriptError(.runtime, "no lesson is loaded", hint: "use :load FILE or :load N") }
+        guard let old = lesson else { throw ScriptError(.runtime, "no lesson is loaded", hint: "use :load FILE or :load N") }
         let keep = position
-        try load(lesson.path)
-        position = min(keep, self.lesson?.cells.count ?? 0)
+        try load(old.path)
+        let cells = lesson?.cells ?? []
+        /// Where the code of old cell `index` is now: its nearest copy to where it was.
+        func find(_ index: Int) -> Int? {
+            guard old.cells.indices.contains(index) else { return nil }
+            return cells.indices.filter { cells[$0].code == old.cells[index].code }.min { abs($0 - index) < abs($1 - index) }
+        }
+        // The next cell as it was; if it was edited, the one after the cell that ran last.
+        position = find(keep) ?? find(keep - 1).map { $0 + 1 } ?? min(keep, cells.count)
     }
 
     public func reset() {

@@ -49,7 +49,7 @@ public final class EditLineReader: LineReader {
         (editLine, history, self.historyFile, self.complete) = (e, h, historyFile, complete)
         nl_history_setsize(h, &event, 2000)
         nl_history_unique(h, &event, 1)
-        nl_history_load(h, &event, historyFile)
+        withHistoryFile(writing: false) { fd in nl_history_load(h, &event, "/dev/fd/\(fd)") }
         nl_el_set_history(e, h)
         nl_el_set_editor(e, "emacs")
         nl_el_set_signal(e, 0)
@@ -64,9 +64,41 @@ public final class EditLineReader: LineReader {
     }
 
     deinit {
-        nl_history_save(history, &event, historyFile)
+        saveHistory()
         history_end(history)
         el_end(editLine)
+    }
+
+    /// Why the history file is not used, once said; nil while it is.
+    var historyRefused: String?
+
+    /// Runs `body` with the history file open, never through a symbolic link (O_NOFOLLOW): a
+    /// link planted at its path would otherwise have each saved line overwrite its target.
+    func withHistoryFile(writing: Bool, _ body: (Int32) -> Void) {
+        guard historyRefused == nil else { return }
+        func refuse(_ why: String) {
+            historyRefused = why
+            FileHandle.standardError.write(Data("note: the history is not kept in \(historyFile): \(why)\n".utf8))
+        }
+        let fd = open(historyFile, (writing ? O_WRONLY | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == ELOOP { refuse("it is a symbolic link, which Normlab does not follow") }
+            else if writing || errno != ENOENT { refuse(String(cString: strerror(errno))) }
+            return
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { refuse("it is not a regular file"); return }
+        body(fd)
+    }
+
+    /// Writes the history, readable by its owner only.
+    func saveHistory() {
+        withHistoryFile(writing: true) { fd in
+            guard fchmod(fd, 0o600) == 0, ftruncate(fd, 0) == 0, let file = fdopen(dup(fd), "w") else { return }
+            nl_history_save_fp(history, &event, file)
+            fclose(file)
+        }
     }
 
     public func read(prompt: String) -> (line: String?, cancelled: Bool) {
@@ -90,23 +122,32 @@ public final class EditLineReader: LineReader {
     public func remember(_ line: String) {
         guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return }
         nl_history_enter(history, &event, line)
-        nl_history_save(history, &event, historyFile)
+        saveHistory()
     }
 
-    /// Tab: one candidate is inserted; several insert their common prefix and are listed.
+    /// Tab: one candidate is inserted; several insert their common prefix and are listed. The
+    /// candidates replace the fragment before the cursor (a path may replace more than a word).
     func completion(_ e: OpaquePointer) -> UInt8 {
         guard let info = el_line(e)?.pointee, let start = info.buffer else { return UInt8(CC_ERROR) }
         let before = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self),
                                                           count: info.cursor - start), as: UTF8.self)
         let completion = complete(before)
         let candidates = completion.candidates
+        let typed = String(before.dropFirst(completion.start))
         let replacement = candidates.count == 1 ? candidates[0] : completion.common
-        let typed = before.count - completion.start
-        if replacement.count > typed {
-            el_insertstr(e, String(replacement.dropFirst(typed)))
+        if replacement.count > typed.count || (replacement != typed && candidates.count == 1) {
+            if replacement.hasPrefix(typed) {
+                el_insertstr(e, String(replacement.dropFirst(typed.count)))
+            } else {
+                el_deletestr(e, Int32(typed.count))
+                el_insertstr(e, replacement)
+            }
+            return UInt8(CC_REFRESH)
         }
-        if candidates.count > 1 && replacement.count <= typed {
-            print("\n" + candidates.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "  "))
+        if candidates.count > 1 {
+            // Paths are listed by their names, as a shell lists them.
+            let folder = completion.common.lastIndex(of: "/").map { completion.common[...$0].count } ?? 0
+            print("\n" + candidates.map { $0.dropFirst(folder).trimmingCharacters(in: .whitespaces) }.joined(separator: "  "))
             return UInt8(CC_REDISPLAY)
         }
         return UInt8(CC_REFRESH)

@@ -17,6 +17,8 @@ public final class REPL {
     var pending = PendingInput()
     /// Empty lines typed in a row while a statement is unfinished: the second discards it.
     var emptyLinesWhilePending = 0
+    /// The lines of the statement being typed, as typed, for the history.
+    var typed: [String] = []
     /// Lines read so far: errors give the real line.
     var lineNumber = 0
     /// The continuation prompt is explained the first time it appears.
@@ -80,8 +82,12 @@ public final class REPL {
             r.say("tensors hold \(formatBytes(Runtime.liveTensorBytes)) (\(formatBytes(Runtime.peakTensorBytes)) at most so far); "
                   + "budget \(formatBytes(Runtime.memoryBudget)), one tensor at most \(formatBytes(Runtime.allocationLimit))")
         }),
-        ("seed", Command(usage: ":seed N", doc: "restart the random stream") { r, arg in
-            guard let n = UInt64(arg) else { throw ScriptError(.runtime, ":seed needs a whole number ≥ 0") }
+        ("seed", Command(usage: ":seed [N]", doc: "restart the random stream from seed N, or show the seed") { r, arg in
+            if arg.isEmpty {
+                r.say("seed: \(Runtime.lastSeed) (the last one set; :seed N or seed(N) restarts the stream)")
+                return
+            }
+            guard let n = UInt64(arg) else { throw ScriptError(.runtime, ":seed needs a whole number ≥ 0, got '\(arg)'") }
             Runtime.seed(n); r.say("seed: \(n)")
         }),
         ("save", Command(usage: ":save FILE", doc: "save the session as Markdown, or as a Jupyter notebook (.ipynb)") { r, arg in
@@ -116,7 +122,7 @@ public final class REPL {
     public func run() -> Int32 {
         while true {
             let (line, cancelled) = reader.read(prompt: prompt)
-            if cancelled { pending = PendingInput(); continue }
+            if cancelled { (pending, typed) = (PendingInput(), []); continue }
             guard var line else {
                 if interactive { print("") }
                 if let opening = pending.opening {
@@ -127,9 +133,13 @@ public final class REPL {
                 return status
             }
             lineNumber += 1
-            reader.remember(line)
+            typed.append(line)
             // A line pasted with its prompt still works.
             for p in ["normlab> ", "> "] where line.hasPrefix(p) { line = String(line.dropFirst(p.count)) }
+            defer {
+                // History keeps whole statements: a `func` typed over several lines comes back as one entry.
+                if pending.isEmpty { reader.remember(typed.joined(separator: "\n").trimmingCharacters(in: .newlines)); typed = [] }
+            }
             do {
                 try handle(line)
             } catch is Quit {
@@ -164,6 +174,9 @@ public final class REPL {
                 say(session.help(String(trimmed.dropLast()))); return
             }
             if trimmed.hasPrefix("?") { say(session.help(String(trimmed.dropFirst()))); return }
+            if ["exit", "quit", "exit()", "quit()"].contains(trimmed) && session.interpreter.variable(trimmed) == nil {
+                say("To leave, type :quit or press Ctrl-D."); return
+            }
         }
         if interactive, let opening = pending.opening, line.trimmingCharacters(in: .whitespaces).isEmpty {
             // A way out of an unfinished statement without Ctrl-C: Enter on an empty line twice.
@@ -272,19 +285,24 @@ public func lessonPath(_ argument: String) throws -> String {
     return directory + "/" + file
 }
 
-/// Tab completion of the text before the cursor: `:` commands, lesson files after `:load`,
-/// and everything else as the session completes code (names, members, labels).
+/// Tab completion of the text before the cursor: `:` commands, files after `:load` and
+/// `:save` (and lessons by number's name after `:load`), and everything else as the session
+/// completes code (names, members, labels, paths in strings).
 public func completions(in session: Session, line: String) -> Completion {
-    let characters = Array(line)
     if line.hasPrefix(":") && !line.contains(" ") {
         return Completion(start: 0, candidates: REPL.commands.map { ":" + $0.0 }.filter { $0.hasPrefix(line) })
     }
-    if line.hasPrefix(":load ") {
-        var start = characters.count
-        while start > 0, characters[start - 1].isLetter || characters[start - 1].isNumber || characters[start - 1] == "_" { start -= 1 }
-        let word = String(characters[start...])
-        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: lessonsDirectory())) ?? []).filter { $0.hasSuffix(".md") && $0.hasPrefix(word) }.sorted()
-            .map { lessonsDirectory() + "/" + $0 }
+    for command in [":load ", ":save "] where line.hasPrefix(command) {
+        let start = command.count + line.dropFirst(command.count).prefix { $0 == " " }.count
+        let fragment = String(line.dropFirst(start))
+        var candidates = pathCompletions(fragment)
+        if command == ":load " {
+            candidates = candidates.filter { $0.hasSuffix("/") || $0.hasSuffix(".md") }
+            // `:load 03` + Tab: the lesson of that number, wherever the lessons are.
+            if !fragment.contains("/") {
+                candidates += pathCompletions(lessonsDirectory() + "/" + fragment).filter { $0.hasSuffix(".md") && !candidates.contains($0) }
+            }
+        }
         return Completion(start: start, candidates: candidates)
     }
     return session.complete(line)

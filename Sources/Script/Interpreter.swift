@@ -89,7 +89,7 @@ public final class Interpreter {
     public func checkInterrupt(at location: Location) throws {
         if interrupt.isRequested {
             interrupt.clear()
-            throw ScriptError(.interrupted, "interrupted (Ctrl-C); variables keep their last values", at: location)
+            throw ScriptError(.interrupted, "stopped by Ctrl-C; variables keep their last values", at: location)
         }
     }
 
@@ -242,7 +242,7 @@ public final class Interpreter {
         case (.negate, .tensor(let t)): return .tensor(try engine(location) { try -t })
         case (.negate, .array): return .tensor(try engine(location) { try -tensor(value, at: location) })
         case (.not, _): return .bool(!(try truth(value, at: location)))
-        default: throw ScriptError(.runtime, "cannot apply '\(op.rawValue)' to a \(value.typeName)", at: location)
+        default: throw ScriptError(.runtime, "cannot apply '\(op.rawValue)' to \(value.typeNameWithArticle)", at: location)
         }
     }
 
@@ -312,7 +312,7 @@ public final class Interpreter {
         default: break
         }
         if let member = try members(value, name, location) { return member }
-        throw ScriptError(.runtime, "a \(value.typeName) has no property or method '\(name)'", at: location)
+        throw ScriptError(.runtime, "\(value.typeNameWithArticle) has no property or method '\(name)'", at: location)
     }
 
     public func call(_ function: Value, _ arguments: Arguments) throws -> Value {
@@ -326,7 +326,7 @@ public final class Interpreter {
         case .function(let f):
             return try call(f, arguments)
         default:
-            throw ScriptError(.runtime, "a \(function.typeName) cannot be called", at: arguments.location)
+            throw ScriptError(.runtime, "\(function.typeNameWithArticle) cannot be called", at: arguments.location)
         }
     }
 
@@ -382,7 +382,7 @@ public final class Interpreter {
         switch value {
         case .bool(let b), .verdict(let b, _): return b
         case .tensor(let t) where t.count == 1: return try t.item() != 0
-        default: throw ScriptError(.runtime, "expected true or false, got a \(value.typeName)", at: location)
+        default: throw ScriptError(.runtime, "expected true or false, got \(value.typeNameWithArticle)", at: location)
         }
     }
 
@@ -403,7 +403,7 @@ public final class Interpreter {
             for i in 0..<t.shape[0] { guard try body(.tensor(try engine(location) { try t[i] })) else { return } }
         case .string(let s):
             for c in s { guard try body(.string(String(c))) else { return } }
-        default: throw ScriptError(.runtime, "a \(value.typeName) cannot be looped over", at: location)
+        default: throw ScriptError(.runtime, "\(value.typeNameWithArticle) cannot be looped over", at: location)
         }
     }
 
@@ -432,12 +432,12 @@ public final class Interpreter {
                     guard n == n.rounded(), abs(n) < 1e15 else { throw ScriptError(.runtime, "an index must be a whole number", at: location) }
                     return Int(n)
                 case .range(let a, let b): return TensorIndex.range(a, b)
-                default: throw ScriptError(.runtime, "a tensor index must be a number or a range, got a \(index.typeName)", at: location)
+                default: throw ScriptError(.runtime, "a tensor index must be a number or a range, got \(index.typeNameWithArticle)", at: location)
                 }
             }
             return .tensor(try engine(location) { try t.index(converted.map(\.tensorIndex)) })
         default:
-            throw ScriptError(.runtime, "a \(value.typeName) cannot be indexed", at: location)
+            throw ScriptError(.runtime, "\(value.typeNameWithArticle) cannot be indexed", at: location)
         }
     }
 
@@ -483,7 +483,7 @@ public final class Interpreter {
             return .array(a + b)
         case (.string, _), (_, .string):
             if op == .add {
-                throw ScriptError(.runtime, "cannot add a \(left.typeName) and a \(right.typeName)", at: location,
+                throw ScriptError(.runtime, "cannot add \(left.typeNameWithArticle) and \(right.typeNameWithArticle)", at: location,
                                   hint: "to put a value in a string write \"…\\(value)…\"")
             }
         default:
@@ -517,7 +517,7 @@ public final class Interpreter {
                 }
             })
         }
-        throw ScriptError(.runtime, "cannot apply '\(op.rawValue)' to a \(left.typeName) and a \(right.typeName)", at: location)
+        throw ScriptError(.runtime, "cannot apply '\(op.rawValue)' to \(left.typeNameWithArticle) and \(right.typeNameWithArticle)", at: location)
     }
 
     func isTrue(_ v: Value) -> Bool {
@@ -549,7 +549,7 @@ public final class Interpreter {
             }
             return try engine(location) { try Tensor.stack(parts) }
         default:
-            throw ScriptError(.runtime, "expected a number, an array of numbers or a tensor, got a \(value.typeName)", at: location)
+            throw ScriptError(.runtime, "expected a number, an array of numbers or a tensor, got \(value.typeNameWithArticle)", at: location)
         }
     }
 

@@ -31,6 +31,12 @@ public enum Value {
         }
     }
 
+    /// The type name with its article, as messages use it: "a Tensor", "an Array", "nil".
+    public var typeNameWithArticle: String {
+        if case .none = self { return "nil" }
+        return ("AEIOU".contains(typeName.first ?? " ") ? "an " : "a ") + typeName
+    }
+
     /// How a bare expression shows its value (strings quoted, like the Swift REPL).
     public var display: String {
         switch self {
@@ -58,12 +64,14 @@ public enum Value {
     }
 }
 
-/// Integral numbers print without a fraction ("3"), others in their shortest exact form.
+/// Whole numbers print without a fraction ("3"); others as NumPy prints a float32 scalar, in
+/// the fewest digits that give back the same Float32 ("0.030138505", not 0.030138505273498595
+/// beside a tensor's 3.0138507): every tensor holds Float32, so one way for all numbers, and
+/// further digits would be noise. Outside Float32's range, Double's digits.
 public func formatNumber(_ n: Double) -> String {
     if n.isFinite && n == n.rounded() && abs(n) < 1e15 { return String(Int64(n)) }
-    // A number that came from a Float32 tensor prints as that Float (0.686, not
-    // 0.6859999895095825): its other digits are conversion noise, not information.
-    if let single = Float(exactly: n) { return single.description }
+    let single = Float(n)
+    if single.isFinite && single != 0 { return single.description }
     return n.description
 }
 

@@ -97,6 +97,31 @@ final class BuiltinTests: XCTestCase {
         XCTAssertEqual(session.complete("f(2, sc").candidates, ["scale: ", "scatter"])
         XCTAssertEqual(session.complete("print(\"power_it").candidates, [], "no names inside a string")
     }
+
+    /// Issue 17 item 12: after a dot, the members of the value's own type: a record's fields.
+    func testCompletionAfterADotListsTheMembersOfThatValue() throws {
+        let session = Session(output: { _ in })
+        try session.run("let run = power_iteration(eye(2), iters: 2)\nlet xs = [1, 2]")
+        XCTAssertEqual(session.complete("run.").candidates, ["sigma", "u", "v"])
+        XCTAssertEqual(session.complete("print(run.u.sh").candidates, ["shape"])
+        XCTAssertEqual(session.complete("xs.").candidates, ["append", "count"])
+        XCTAssertEqual(session.complete("zeros(2).T.ran").candidates, ["rank"], "a value not known until it runs: a tensor's")
+    }
+
+    /// Issue 17 item 8: inside a string literal Tab completes paths, folders with a slash.
+    func testCompletionInsideAStringCompletesPaths() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-paths-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("Assets"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data().write(to: folder.appendingPathComponent("Assets/adain.png"))
+        try Data().write(to: folder.appendingPathComponent("Assets/astronaut.png"))
+        let session = Session(output: { _ in })
+        let line = "load_image(\"\(folder.path)/Ass"
+        XCTAssertEqual(session.complete(line), Completion(start: 12, candidates: [folder.path + "/Assets/"]))
+        XCTAssertEqual(session.complete("load_image(\"\(folder.path)/Assets/a").common, folder.path + "/Assets/a")
+        XCTAssertEqual(session.complete("load_image(\"\(folder.path)/Assets/ad").candidates, [folder.path + "/Assets/adain.png"])
+        XCTAssertEqual(session.complete("print(\"\\(x) \\(load_image(\"\(folder.path)/As").candidates, [folder.path + "/Assets/"], "in an interpolation's string")
+    }
 }
 
 /// Every builtin's parameters are declared once; the checking of a call comes from them.
@@ -157,6 +182,20 @@ final class ArgumentCheckingTests: XCTestCase {
         try session.run("conv_transpose2d(ones(1, 2, 4, 4), ones(2, 3, 4, 4), stride: 2, padding: 1, outputPadding: 1).shape")
         try session.run("conv_transpose2d(ones(1, 2, 4, 4), ones(2, 3, 4, 4), stride: 2, padding: 1, output_padding: 1).shape")
         XCTAssertEqual(output, ["[1, 3, 9, 9]", "[1, 3, 9, 9]"])
+    }
+
+    /// Issue 17 item 12: numbers print one way, as NumPy prints float32 scalars, beside tensors.
+    func testNumbersPrintAsFloat32Scalars() throws {
+        var output: [String] = []
+        let session = Session(output: { output.append($0) })
+        try session.run("let w = tensor([3.0138507]).item()\nprint(w * 0.01, w)\n1 / 3\n2.5\n1e300\n7")
+        XCTAssertEqual(output, ["0.030138507 3.0138507", "0.33333334", "2.5", "1e+300", "7"])
+    }
+
+    /// Issue 17 item 12: an article that fits ("an Array", not "a Array").
+    func testMessagesUseTheRightArticle() {
+        XCTAssertEqual(message("[1, 2].shape").message, "an Array has no property or method 'shape'")
+        XCTAssertEqual(message("faces([2])").message, "faces: argument 1 (count) must be a whole number, got an Array")
     }
 
     /// One answer for leaky ReLU's slope: the builtin's default is the critic's.

@@ -60,6 +60,24 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(lesson.cells[1].line, 100_007)
     }
 
+    /// Issue 17 item 12: `:reload` after a cell was inserted above the place keeps the place by
+    /// the cells' code, so Enter does not run again a cell that already ran.
+    func testReloadKeepsThePlaceByTheCellsCode() throws {
+        let path = directory.appendingPathComponent("lesson.md").path
+        let notebook = Notebook(session: Session(output: { _ in }), write: { _ in })
+        try notebook.load(path)
+        XCTAssertEqual(notebook.runNext(), .ok)
+        XCTAssertEqual(notebook.position, 1, "next: the picture cell")
+        let inserted = fixtureLesson.replacingOccurrences(of: "Some prose, then a cell.", with: "A new cell first:\n\n```swift\nlet z = 0\n```\n\nSome prose, then a cell.")
+        try inserted.write(toFile: path, atomically: true, encoding: .utf8)
+        try notebook.reload()
+        XCTAssertEqual(notebook.lesson?.cells[notebook.position].code, "show(ones(3, 4, 4))", "still the picture cell, now the third")
+        // The next cell edited: the place is after the cell that ran last.
+        try inserted.replacingOccurrences(of: "show(ones(3, 4, 4))", with: "show(ones(3, 8, 8))").write(toFile: path, atomically: true, encoding: .utf8)
+        try notebook.reload()
+        XCTAssertEqual(notebook.lesson?.cells[notebook.position].code, "show(ones(3, 8, 8))")
+    }
+
     func testSteppingChecksAndErrorLocations() throws {
         var screen: [String] = []
         let notebook = Notebook(session: Session(output: { screen.append($0) }), write: { screen.append($0) })

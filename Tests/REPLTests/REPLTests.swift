@@ -126,6 +126,19 @@ final class ScriptedREPLTests: XCTestCase {
         XCTAssertEqual(result.output, "a\\\nb\n")
     }
 
+    /// Issue 17 item 12, each of the small ones that a script can show.
+    func testSmallThingsAStudentMeets() throws {
+        let result = try runPiped(["repl"], input: "exit\nquit()\n:seed\n:seed 42\n:seed\nseed(7)\n:seed\nhelp(adain)\npower_iteration?\n")
+        XCTAssertTrue(result.output.contains("To leave, type :quit or press Ctrl-D."), result.output)
+        XCTAssertFalse(result.output.contains("not defined"), result.output)
+        XCTAssertTrue(result.output.contains("seed: 0 (the last one set"), result.output)
+        XCTAssertTrue(result.output.contains("seed: 42 (the last one set"), result.output)
+        XCTAssertTrue(result.output.contains("seed: 7 (the last one set"), result.output)
+        XCTAssertTrue(result.output.contains("adain(_ x: Tensor, style y: Tensor"), result.output)
+        XCTAssertTrue(result.output.contains("order: \"classic\" or \"parametrization\""), result.output)
+        XCTAssertEqual(result.status, 0, result.output)
+    }
+
     func testCommandsWithoutATerminal() throws {
         let result = try runPiped(["repl"], input: ":load 1\n\n:cells\n:vars\n:backend reference\n:time ones(4) + 1\n:backend simd\n:nope\n")
         XCTAssertTrue(result.output.contains("Loaded Lesson 1"), result.output)
@@ -169,7 +182,7 @@ final class ScriptedREPLTests: XCTestCase {
 }
 
 /// A pseudo-terminal session: what a student types, and what the screen shows.
-final class TerminalREPLTests: XCTestCase {
+class TerminalSession: XCTestCase {
     var master: Int32 = -1
     var pid: pid_t = 0
     var screen = ""
@@ -236,7 +249,9 @@ final class TerminalREPLTests: XCTestCase {
         if pid > 0 { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
         if master >= 0 { close(master) }
     }
+}
 
+final class TerminalREPLTests: TerminalSession {
     /// Issue 17, item 2: in a terminal, Enter on an empty line inside an unfinished statement
     /// says how to get out, and a second empty line discards it.
     func testTwoEmptyLinesLeaveAnUnfinishedStatement() throws {
@@ -287,12 +302,86 @@ final class TerminalREPLTests: XCTestCase {
         type(":save \(transcript)\r")
         waitFor("Saved")
         XCTAssertTrue((try? String(contentsOfFile: transcript, encoding: .utf8))?.contains("weights.shape") ?? false)
+        XCTAssertFalse(screen.contains("interrupted: interrupted"), "the interrupt is said once")
         type(":quit\r")
         var status: Int32 = 0
         let deadline = Date().addingTimeInterval(10)
         while waitpid(pid, &status, WNOHANG) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         pid = 0
         XCTAssertTrue(FileManager.default.fileExists(atPath: home.appendingPathComponent(".normlab_history").path), "the history is kept")
+    }
+}
+
+/// Tab completion of paths, the history file, and what a terminal session keeps.
+final class TerminalCompletionAndHistoryTests: TerminalSession {
+    func home() throws -> URL {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: home) }
+        return home
+    }
+
+    func environment(_ home: URL) -> [String: String] {
+        ["TERM": "xterm-256color", "HOME": home.path, "NO_COLOR": "1", "COLUMNS": "100", "PATH": "/usr/bin:/bin",
+         "NORMLAB_LESSONS": packageRoot.appendingPathComponent("Lessons").path]
+    }
+
+    /// Issue 17 item 8: `:load Lessons/03` + Tab gave `:load Lessons/03ssons/03-adain.md`.
+    func testTabCompletesPathsAfterLoadAndInStrings() throws {
+        try spawn(["repl"], environment: environment(try home()))
+        guard waitFor("normlab> ") else { return }
+        screen = ""
+        // libedit moves the cursor back before the inserted text: "03", an escape code, "-adain.md".
+        type(":load \(packageRoot.path)/Lessons/03\t")
+        guard waitFor("-adain.md") else { return }
+        type("\r")
+        guard waitFor("Loaded Lesson 3") else { return }
+        XCTAssertFalse(screen.contains("03ssons"), screen)
+        screen = ""
+        type("print(\"\(packageRoot.path)/Ass\t")
+        guard waitFor("ets/") else { return }
+        type("adain.png\")\r")
+        waitFor("/Assets/adain.png\r\n")
+    }
+
+    /// Issue 17 item 12: a `func` typed over several lines is one history entry; issue 18 item
+    /// 13: the history file is not written through a symbolic link, and is the owner's only.
+    func testHistoryKeepsStatementsWholeAndFollowsNoLink() throws {
+        let home = try home()
+        let target = home.appendingPathComponent("target")
+        try "precious\n".write(to: target, atomically: true, encoding: .utf8)
+        let history = home.appendingPathComponent(".normlab_history")
+        try FileManager.default.createSymbolicLink(at: history, withDestinationURL: target)
+        try spawn(["repl"], environment: environment(home))
+        guard waitFor("is a symbolic link, which Normlab does not follow") else { return }
+        type("1 + 1\r")
+        waitFor("2")
+        type(":quit\r")
+        finish()
+        XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "precious\n", "the link's target is untouched")
+
+        try FileManager.default.removeItem(at: history)
+        try spawn(["repl"], environment: environment(home))
+        guard waitFor("normlab> ") else { return }
+        for line in ["func twice(_ v: Float) -> Float {", "  return v * 2", "}"] { type(line + "\r") }
+        type("twice(4)\r")
+        guard waitFor("8") else { return }
+        type(":quit\r")
+        finish()
+        let saved = try String(contentsOf: history, encoding: .utf8)
+        XCTAssertTrue(saved.split(separator: "\n").contains { $0.hasPrefix("func") && $0.contains("return") && $0.hasSuffix("}") }, saved)
+        let mode = try FileManager.default.attributesOfItem(atPath: history.path)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600)
+    }
+
+    /// Waits for the session to end after `:quit`.
+    func finish() {
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(10)
+        while waitpid(pid, &status, WNOHANG) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        pid = 0
+        close(master)
+        master = -1
     }
 }
 
