@@ -11,6 +11,8 @@ public indirect enum Expression: Sendable {
     case none(Location)
     case variable(String, Location)
     case array([Expression], Location)
+    /// `["key": value, …]`, or `[:]`
+    case dictionary([(key: Expression, value: Expression)], Location)
     case unary(UnaryOperator, Expression, Location)
     /// `first op₁ operand₁ op₂ operand₂ …`, operators of one precedence level applied left to right.
     case binary(Expression, [Operation])
@@ -21,7 +23,7 @@ public indirect enum Expression: Sendable {
 
     public var location: Location {
         switch self {
-        case .number(_, let l), .string(_, let l), .bool(_, let l), .none(let l), .variable(_, let l), .array(_, let l),
+        case .number(_, let l), .string(_, let l), .bool(_, let l), .none(let l), .variable(_, let l), .array(_, let l), .dictionary(_, let l),
              .unary(_, _, let l), .conditional(_, _, _, let l):
             return l
         case .binary(let first, let operations): return operations.first?.location ?? first.location

@@ -183,6 +183,19 @@ public final class Interpreter {
             }
             _ = env.assign(name, try combined(existing.value))
         case let .postfix(.variable(name, _), suffixes):
+            // d["key"] = value gives the variable a dictionary with that entry set (values, as in Swift).
+            if suffixes.count == 1, case let .subscripted(arguments, l) = suffixes[0], let existing = env.lookup(name),
+               case .object(let dictionary as ScriptDictionary) = existing.value {
+                guard existing.mutable else { throw ScriptError(.runtime, "cannot change '\(name)': it was declared with 'let'", at: l) }
+                guard arguments.count == 1, case .string(let key) = try evaluate(arguments[0].value, in: env) else {
+                    throw ScriptError(.runtime, "a dictionary's key is one string", at: l)
+                }
+                let old = dictionary.entries.first { $0.key == key }?.value
+                let new = try combined(old ?? .none)
+                _ = env.assign(name, .object(ScriptDictionary(old == nil ? dictionary.entries + [(key, new)]
+                                                                        : dictionary.entries.map { ($0.key, $0.key == key ? new : $0.value) })))
+                return
+            }
             guard suffixes.count == 1, case let .subscripted(arguments, l) = suffixes[0],
                   let existing = env.lookup(name), case .array(var items) = existing.value else {
                 throw ScriptError(.runtime, "only array elements can be assigned with [ ]; a tensor is a value, build a new one",
@@ -212,6 +225,16 @@ public final class Interpreter {
         case let .string(pieces, _): return try interpolate(pieces, in: env)
         case let .variable(name, location): return try lookup(name, at: location, in: env)
         case let .array(elements, _): return .array(try elements.map { try evaluate($0, in: env) })
+        case let .dictionary(pairs, _):
+            var entries: [(key: String, value: Value)] = []
+            for (key, value) in pairs {
+                guard case .string(let name) = try evaluate(key, in: env) else {
+                    throw ScriptError(.runtime, "a dictionary's keys are strings", at: key.location)
+                }
+                guard !entries.contains(where: { $0.key == name }) else { throw ScriptError(.runtime, "the key \"\(name)\" appears twice", at: key.location) }
+                entries.append((name, try evaluate(value, in: env)))
+            }
+            return .object(ScriptDictionary(entries))
         case let .unary(op, operand, location): return try unary(op, evaluate(operand, in: env), at: location)
         case let .binary(first, operations): return try evaluateBinary(first, operations, in: env)
         case let .postfix(base, suffixes): return try evaluatePostfix(base, suffixes, in: env)
@@ -309,6 +332,9 @@ public final class Interpreter {
         switch (value, name) {
         case (.array(let items), "count"): return .number(Double(items.count))
         case (.string(let s), "count"): return .number(Double(s.count))
+        case (.object(let d as ScriptDictionary), "count"): return .number(Double(d.entries.count))
+        case (.object(let d as ScriptDictionary), "keys"): return .array(d.entries.map { .string($0.key) })
+        case (.object(let d as ScriptDictionary), "values"): return .array(d.entries.map(\.value))
         default: break
         }
         if let member = try members(value, name, location) { return member }
@@ -416,6 +442,14 @@ public final class Interpreter {
 
     func subscriptValue(_ value: Value, _ indices: [Value], at location: Location) throws -> Value {
         switch value {
+        case .object(let dictionary as ScriptDictionary):
+            guard indices.count == 1, case .string(let key) = indices[0] else { throw ScriptError(.runtime, "a dictionary's key is one string", at: location) }
+            guard let found = dictionary[key] else {
+                let keys = dictionary.entries.map(\.key)
+                throw ScriptError(.runtime, "no key \"\(key)\" in the dictionary", at: location,
+                                  hint: suggestion(for: key, among: keys).map { "did you mean \"\($0)\"?" } ?? "its keys are in .keys")
+            }
+            return found
         case .array(let items):
             guard indices.count == 1 else { throw ScriptError(.runtime, "an array takes one index", at: location) }
             switch indices[0] {

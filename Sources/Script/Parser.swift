@@ -420,6 +420,7 @@ public struct Parser {
 
     // primary → NUMBER | STRING | "true" | "false" | "nil" | IDENT | "(" expression ")"
     //         | "[" (expression ("," expression)* ","?)? "]"
+    //         | "[" ":" "]" | "[" expression ":" expression ("," expression ":" expression)* ","? "]"
     mutating func primary() throws -> Expression {
         let token = advance()
         switch token.kind {
@@ -434,13 +435,25 @@ public struct Parser {
             _ = try expect(.rightParen, "to close the parenthesis")
             return e
         case .symbol(.leftBracket):
+            if match(.colon) != nil {
+                _ = try expect(.rightBracket, "to close the empty dictionary [:]")
+                return .dictionary([], token.location)
+            }
             var elements: [Expression] = []
+            var pairs: [(key: Expression, value: Expression)] = []
             while !check(.rightBracket) {
-                elements.append(try expression())
+                let element = try expression()
+                // A ':' after the first element makes the literal a dictionary, and every element a pair.
+                if !pairs.isEmpty || (elements.isEmpty && check(.colon)) {
+                    _ = try expect(.colon, "between a key and its value in a dictionary")
+                    pairs.append((element, try expression()))
+                } else {
+                    elements.append(element)
+                }
                 if match(.comma) == nil { break }
             }
-            _ = try expect(.rightBracket, "to close the array")
-            return .array(elements, token.location)
+            _ = try expect(.rightBracket, pairs.isEmpty ? "to close the array" : "to close the dictionary")
+            return pairs.isEmpty ? .array(elements, token.location) : .dictionary(pairs, token.location)
         default:
             throw ScriptError(.syntax, "expected a value, found \(describe(token))", at: token.location)
         }

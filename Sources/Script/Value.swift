@@ -81,6 +81,25 @@ public protocol ScriptObject: AnyObject {
     var summary: String { get }
 }
 
+/// `["name": value, …]`: values by string key, in the order they were given (a safetensors
+/// file's tensors by name, for instance). A value, like an array: `d["k"] = v` makes a new one.
+public final class ScriptDictionary: ScriptObject {
+    public let entries: [(key: String, value: Value)]
+    public init(_ entries: [(key: String, value: Value)]) { self.entries = entries }
+
+    public subscript(key: String) -> Value? { entries.first { $0.key == key }?.value }
+
+    public var typeName: String { "Dictionary" }
+    /// Tensors of more than one element by their shape, as records show them.
+    public var summary: String {
+        guard !entries.isEmpty else { return "[:]" }
+        return "[" + entries.map { entry -> String in
+            if case .tensor(let t) = entry.value, t.count > 1 { return "\"\(entry.key)\": Tensor \(t.shape)" }
+            return "\"\(entry.key)\": \(entry.value.display)"
+        }.joined(separator: ", ") + "]"
+    }
+}
+
 /// A function written in the language, with the environment it was defined in.
 public final class UserFunction {
     public let name: String
