@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport"]),
-        .testTarget(name: "LibraryTests", dependencies: ["Library", "Script"]),
+        .testTarget(name: "LibraryTests", dependencies: ["Library", "Script", "GAN", "NN", "TestSupport"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.
         .testTarget(name: "REPLTests", dependencies: ["normlab"]),

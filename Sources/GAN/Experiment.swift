@@ -32,7 +32,8 @@ public struct ExperimentRecord: Sendable {
     public var seed: UInt64
     public var epoch: Int
     public var iteration: Int
-    /// Training time of the run so far, in seconds (measurements excluded).
+    /// Training time of the run so far, in seconds (measurements excluded); NaN when the
+    /// checkpoint was trained elsewhere (by the exported PyTorch script).
     public var seconds: Double
     public var evaluation: Evaluation
     /// σ of each critic layer as used (W or W/σ̂); the product bounds its Lipschitz constant.
@@ -93,6 +94,18 @@ public final class Experiment {
                     for record in runRecords { cells[name, default: [:]][record.epoch] = try loadCell(name, record.epoch) }
                 }
                 if !train {
+                    // A checkpoint trained on elsewhere (the exported PyTorch script continues runs
+                    // in place) is measured here when it reached an epoch that has no record yet.
+                    let epoch = trainer.iteration / perEpoch
+                    if trainer.iteration % perEpoch == 0, epochs.contains(epoch), !runRecords.contains(where: { $0.iteration == trainer.iteration }) {
+                        let record = try measure(trainer, name: name, seed: seed, epoch: epoch, seconds: .nan)
+                        runRecords.append(record)
+                        try writeRecords(runRecords, to: training.output + "/metrics.csv")
+                        measured(record)
+                    } else if runRecords.last?.iteration != trainer.iteration {
+                        FileHandle.standardError.write(Data(("note: \(name)'s checkpoint is at iteration \(trainer.iteration), epoch "
+                            + String(format: "%.2f", Double(trainer.iteration) / Double(perEpoch)) + "; only the epochs of --epochs are measured\n").utf8))
+                    }
                     (records, logs[name]) = (records + runRecords, trainer.log)
                     continue
                 }
@@ -245,6 +258,7 @@ public final class Experiment {
     /// variant and epoch, with the real-vs-real baseline first.
     public func markdownTable() -> String {
         func cell(_ values: [Double], _ digits: Int) -> String {
+            let values = values.filter(\.isFinite)
             guard !values.isEmpty else { return "–" }
             let mean = values.reduce(0, +) / Double(values.count)
             guard values.count > 1 else { return String(format: "%.\(digits)f", mean) }

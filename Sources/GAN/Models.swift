@@ -45,6 +45,21 @@ public final class Generator: Layer {
     }
 }
 
+extension Generator {
+    /// `count` images `[N, 3, R, R]` from latent codes of a private stream (`seed`), in
+    /// evaluation mode (BatchNorm's running statistics), in batches of 256.
+    public func samples(count: Int, seed: UInt64) throws -> Tensor {
+        var rng = RandomGenerator(seed: seed)
+        eval()
+        defer { train() }
+        return try noGrad {
+            try Tensor.concat(stride(from: 0, to: count, by: 256).map { start in
+                try self(Tensor.randn([min(256, count - start), latentSize], generator: &rng))
+            }, axis: 0)
+        }
+    }
+}
+
 /// The critic: strided 4×4 convolutions with leaky ReLU 0.2 and no norm layer (the penalty is
 /// per sample), then a linear score; spectral normalization on every layer when asked. At 32×32
 /// it is wgan_step.md's critic (662,977 parameters). With `outputs` > 1 the same network is a

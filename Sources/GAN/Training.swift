@@ -160,14 +160,7 @@ public final class Trainer {
     /// `count` new images `[N, 3, R, R]` from latent codes of a private stream (`seed`), in
     /// evaluation mode: looking at the generator does not change the run.
     public func generate(count: Int, seed: UInt64) throws -> Tensor {
-        var rng = RandomGenerator(seed: seed)
-        generator.eval()
-        defer { generator.train() }
-        return try noGrad {
-            try Tensor.concat(stride(from: 0, to: count, by: 256).map { start in
-                try generator(Tensor.randn([min(256, count - start), config.latentSize], generator: &rng))
-            }, axis: 0)
-        }
+        try generator.samples(count: count, seed: seed)
     }
 
     public func saveSamples() throws {
@@ -179,9 +172,11 @@ public final class Trainer {
     public var logPath: String { config.output + "/log.csv" }
 
     /// Everything a resumed run needs, in the format the exported PyTorch script shares.
-    public func checkpoint() throws -> StudyCheckpoint {
+    /// `globalStream` is the run's global random stream when it is no longer the global one
+    /// (a lesson's run gives the stream back when it ends).
+    public func checkpoint(globalStream: RandomGenerator? = nil) throws -> StudyCheckpoint {
         StudyCheckpoint(config: config, images: data.shape[0], engine: "normlab", iteration: iteration, epoch: epoch, batchPosition: batchPosition,
-                        randomStreams: (Runtime.generatorState, epochStart), generator: generator.stateDict(), critic: critic.stateDict(),
+                        randomStreams: (globalStream ?? Runtime.generatorState, epochStart), generator: generator.stateDict(), critic: critic.stateDict(),
                         generatorOptimizer: try gan.generatorOptimizer.stateDict(), criticOptimizer: try gan.criticOptimizer.stateDict(),
                         log: log, sampleLatents: fixedLatent)
     }

@@ -21,7 +21,7 @@ private let rangeParameter = BuiltinParameter.labelled("range", .choice(PixelRan
 private let toyParameter = BuiltinParameter.positional("name", .choice(ToyDistribution.allCases.map(\.rawValue)), "which toy distribution")
 
 /// The builtins table, by topic.
-public let builtins: [Builtin] = coreBuiltins + studyBuiltins
+public let builtins: [Builtin] = coreBuiltins + studyBuiltins + tensorFileBuiltins
 
 private let coreBuiltins: [Builtin] = [
     // MARK: Creating tensors

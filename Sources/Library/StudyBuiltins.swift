@@ -21,7 +21,8 @@ let studyBuiltins: [Builtin] = [
             or a CelebA/image folder, showing 16 samples every `every` iterations. `width` is the generator's channels at 4×4 \
             (the critic's first layer has width/4); the experiment uses 256. Ctrl-C stops it and keeps what was trained. \
             The result: samples (a grid), generated and real images [256, 3, size, size], per-iteration wasserstein, penalty, \
-            generator_loss, sigmas (σ̂ per SN layer), layer_sigmas (σ of each critic layer as used), seconds.
+            generator_loss, sigmas (σ̂ per SN layer), layer_sigmas (σ of each critic layer as used), seconds, and save(path), \
+            which writes the run's checkpoint (for load_generator) and returns the path.
             """,
             example: "train_gan(\"sn\", iterations: 2, size: 8, width: 16, faces: 16, every: 2).layer_sigmas") { args, session in
         let variant = args.choice("variant", as: Variant.self)
@@ -67,6 +68,7 @@ let studyBuiltins: [Builtin] = [
             }
         }
         let log = trainer.log
+        let runStream = Runtime.generatorState
         func series(_ values: [Float]) -> Value { .array(values.map { .number(Double($0)) }) }
         let layers = log.first?.sigmas.count ?? 0
         let generated = try trainer.generate(count: min(256, images.shape[0]), seed: 99)
@@ -79,23 +81,31 @@ let studyBuiltins: [Builtin] = [
             ("sigmas", .array((0..<layers).map { layer in series(log.map { $0.sigmas[layer] }) })),
             ("layer_sigmas", .array(try trainer.critic.layerSigmas().map { .number($0) })),
             ("seconds", .number(seconds())),
+            ("save", .builtin(BuiltinFunction(name: "save") { call in
+                // The run's checkpoint, for load_generator and for `normlab train --resume`.
+                let path = try runSaveSignature.bind(call).string("path")
+                try trainer.checkpoint(globalStream: runStream).write(to: path)
+                return .string(path)
+            })),
         ]))
     },
-    Builtin("pair_distance", [.positional("images", .tensor, "a batch [N, …] of at least two images"),
+    Builtin("pair_distance", [.positional("images", .either(.tensor, .string), "a batch [N, …] of at least two images, or a checkpoint's path (1024 of its generator's)"),
                               .labelled("pairs", .int, default: 2000, "how many random pairs to average")],
             returns: "Number", .study,
             "The mean distance between random pairs of distinct images (root mean square over pixels): the spread of a set. A collapsed generator scores near 0.",
-            example: "pair_distance(faces(8, size: 8), pairs: 10)") { args, _ in
-        let images = args.tensor("images")
+            example: "pair_distance(faces(8, size: 8), pairs: 10)") { args, session in
+        let images = try metricImages(args.value("images"), count: 1024, session: session)
         guard images.rank >= 2, images.shape[0] >= 2 else { throw args.error("needs at least two images [N, …], got \(images.shape)") }
         return .number(try meanPairDistance(images, pairs: max(1, args.int("pairs"))))
     },
-    Builtin("ndb", [.positional("real", .tensor, "real images [N, C, H, W]"), .positional("generated", .tensor, "generated images of the same size"),
+    Builtin("ndb", [.positional("real", .tensor, "real images [N, C, H, W]"),
+                    .positional("generated", .either(.tensor, .string), "generated images of the same size, or a checkpoint's path (as many of its generator's)"),
                     .labelled("bins", .int, default: 20, "how many k-means bins of the real images")],
             returns: "(different, bins, real_shares, generated_shares)", .study,
             "The NDB test: k-means bins of the real images; a bin is different when the share of generated images in it differs from the real share (two-sample z-test, 5%).",
-            example: "ndb(faces(40, size: 8), faces(40, size: 8, seed: 1), bins: 4).different") { args, _ in
-        let (real, generated) = (args.tensor("real"), args.tensor("generated"))
+            example: "ndb(faces(40, size: 8), faces(40, size: 8, seed: 1), bins: 4).different") { args, session in
+        let real = args.tensor("real")
+        let generated = try metricImages(args.value("generated"), count: real.rank == 4 ? real.shape[0] : 0, session: session)
         guard real.rank == 4, generated.rank == 4, Array(real.shape.dims.dropFirst()) == Array(generated.shape.dims.dropFirst()) else {
             throw args.error("needs two batches of images [N, C, H, W] of one size, got \(real.shape) and \(generated.shape)")
         }
@@ -105,11 +115,13 @@ let studyBuiltins: [Builtin] = [
                                       ("real_shares", .array(bins.realShares.map { .number($0) })),
                                       ("generated_shares", .array(try bins.shares(generated).map { .number($0) }))]))
     },
-    Builtin("swd", [.positional("a", .tensor, "images [N, 3, H, W]"), .positional("b", .tensor, "images of the same size")],
+    Builtin("swd", [.positional("a", .tensor, "images [N, 3, H, W]"),
+                    .positional("b", .either(.tensor, .string), "images of the same size, or a checkpoint's path (as many of its generator's)")],
             returns: "Number", .study,
             "The sliced Wasserstein distance (×10³) between two batches of images [N, 3, H, W], ProGAN's recipe: Laplacian-pyramid patches, random projections.",
-            example: "swd(faces(8, size: 16), faces(8, size: 16, seed: 1))") { args, _ in
-        .number(try Evaluator.slicedWasserstein(args.tensor("a"), args.tensor("b")))
+            example: "swd(faces(8, size: 16), faces(8, size: 16, seed: 1))") { args, session in
+        let a = args.tensor("a")
+        return .number(try Evaluator.slicedWasserstein(a, metricImages(args.value("b"), count: a.rank == 4 ? a.shape[0] : 0, session: session)))
     },
     Builtin("attribute_classifier", [.labelled("size", .int, default: 32, "the image side: 8, 16, 32, 64 or 128"),
                                      .labelled("faces", .int, default: 4000, "how many labelled faces to train on"),
@@ -128,7 +140,7 @@ let studyBuiltins: [Builtin] = [
         }
         let frequencies = BuiltinFunction(name: "frequencies") { call in
             let args = try frequenciesSignature.bind(call)
-            let images = args.tensor("images")
+            let images = try metricImages(args.value("images"), count: 1024, session: session)
             guard images.rank == 4, images.shape[1] == 3, images.shape[2] == size, images.shape[3] == size else {
                 throw args.error("the classifier reads images [N, 3, \(size), \(size)], got \(images.shape)")
             }
@@ -141,7 +153,13 @@ let studyBuiltins: [Builtin] = [
 
 /// The classifier's method: the share of images in which it finds each attribute.
 private let frequenciesSignature = Signature(name: "frequencies", receiver: "classifier",
-                                             parameters: [.positional("images", .tensor, "images [N, 3, size, size] in [−1, 1]")], returns: "[Number]")
+                                             parameters: [.positional("images", .either(.tensor, .string),
+                                                                      "images [N, 3, size, size] in [−1, 1], or a checkpoint's path (1024 of its generator's)")],
+                                             returns: "[Number]")
+
+/// A GANRun's method that writes the run's checkpoint.
+private let runSaveSignature = Signature(name: "save", receiver: "run", parameters: [.positional("path", .string, "the checkpoint to write (.safetensors)")],
+                                         returns: "String")
 
 extension IterationLog {
     /// What a training bar shows after the rate: the critic's estimate, the penalty and both losses.

@@ -107,7 +107,7 @@ struct ExperimentCommand: ParsableCommand {
         }
         let minutes = Date().timeIntervalSince(started) / 60
         // Each run's training time is that of its last measurement.
-        let runSeconds = Dictionary(experiment.records.map { (experiment.runName($0.variant, $0.seed), $0.seconds) }, uniquingKeysWith: max)
+        let runSeconds = Dictionary(experiment.records.filter(\.seconds.isFinite).map { (experiment.runName($0.variant, $0.seed), $0.seconds) }, uniquingKeysWith: max)
         let trainingMinutes = runSeconds.values.reduce(0, +) / 60
         let command = "normlab experiment " + CommandLine.arguments.dropFirst(2).joined(separator: " ")
         let table = try String(contentsOfFile: out + "/metrics.md", encoding: .utf8)

@@ -209,4 +209,36 @@ final class PyTorchExportTests: ScratchDirectoryTestCase {
         XCTAssertLessThanOrEqual(largest.0, 1e-5, largest.1)
         print("torchrun --nproc_per_node 2 against one process, 2 iterations: largest difference \(String(format: "%.1e", largest.0)) (\(largest.1))")
     }
+    /// A run of the experiment continued by the script in its own folder: `--report` measures
+    /// the new checkpoint at its epoch (training time unknown) and adds it to the table.
+    func testTheReportMeasuresARunTheScriptContinued() throws {
+        guard (try? runPython("import PIL")) != nil else { throw XCTSkip("Pillow is not installed (pip install pillow); the script cannot decode images") }
+        let (images, attributes) = try syntheticFaces(count: 80, size: 8, seed: 6)
+        try writeCelebALayout(images: images, attributes: attributes, to: path("faces"))
+        let data = try TrainingData.load(path("faces"), count: 64, size: 8).images
+        var config = ExperimentConfiguration.tiny(output: path("study"))
+        (config.variants, config.epochs) = ([.sn], [1])
+        let evaluator = try Evaluator(real: data, samples: config.evaluationSamples, bins: config.bins)
+        let first = try Experiment(config, data: data, evaluator: evaluator)
+        XCTAssertEqual(try first.run(), .finished)
+        let perEpoch = first.iterationsPerEpoch
+        _ = try runProgram(python, [path(PyTorchExport.fileName), "--resume", path("study/sn-seed0/checkpoint.safetensors"), "--data", path("faces"),
+                                    "--iterations", String(2 * perEpoch), "--out", path("study/sn-seed0")])
+        config.epochs = [1, 2]
+        let report = try Experiment(config, data: data, evaluator: evaluator)
+        XCTAssertEqual(try report.run(train: false), .finished)
+        XCTAssertEqual(report.records.map(\.epoch), [1, 2])
+        XCTAssertEqual(report.records.map(\.iteration), [perEpoch, 2 * perEpoch])
+        XCTAssertTrue(report.records[1].seconds.isNaN, "trained elsewhere: its time is not known")
+        XCTAssertEqual(report.logs["sn-seed0"]?.count, 2 * perEpoch, "the log runs on through the script's iterations")
+        let table = try String(contentsOfFile: path("study/metrics.md"), encoding: .utf8)
+        XCTAssertTrue(table.contains("| sn | 2 | \(2 * perEpoch) | 1 |"), table)
+        let row = try XCTUnwrap(table.split(separator: "\n").first { $0.hasPrefix("| sn | 2 |") })
+        XCTAssertTrue(row.hasSuffix("| – |"), "no training minutes for the script's part: \(row)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("study/sn-seed0/figure-epoch2.png")))
+        // Read again, the record is kept, not measured twice.
+        let again = try Experiment(config, data: data, evaluator: evaluator)
+        _ = try again.run(train: false)
+        XCTAssertEqual(again.records.map(\.iteration), [perEpoch, 2 * perEpoch])
+    }
 }

@@ -267,7 +267,7 @@ final class StudyCheckpointTests: ScratchDirectoryTestCase {
         }
         var metadata = ["variant": "sn+adain"]
         for key in ["iteration", "epoch", "batch_position", "global_rng", "epoch_rng"] { metadata[key] = current.metadata[key] }
-        try writeWithoutChecksums(old, metadata: metadata, to: first.checkpointPath)
+        try writeSafeTensorsWithoutChecksums(old, metadata: metadata, to: first.checkpointPath)
 
         let resumed = try Trainer(config(.snAdain, "old", iterations: 3), data: faces())
         let notes = try resumed.resume()
@@ -277,27 +277,12 @@ final class StudyCheckpointTests: ScratchDirectoryTestCase {
         XCTAssertEqual(try state(resumed), try state(straight))
     }
 
-    /// A safetensors file as another writer makes it: no checksums.
-    func writeWithoutChecksums(_ tensors: [String: Tensor], metadata: [String: String], to path: String) throws {
-        var header: [String: Any] = ["__metadata__": metadata]
-        var body = Data()
-        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
-            let start = body.count
-            tensor.withUnsafeBufferPointer { body.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
-            header[name] = ["dtype": "F32", "shape": tensor.shape.dims, "data_offsets": [start, body.count]] as [String: Any]
-        }
-        let json = try JSONSerialization.data(withJSONObject: header)
-        var file = Data()
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        try (file + json + body).write(to: URL(fileURLWithPath: path))
-    }
-
     func testACheckpointWithoutChecksumsIsNotResumed() throws {
         let (trainer, _) = try trained()
         let file = try SafeTensors.load(from: trainer.checkpointPath)
         var metadata = file.metadata
         (metadata["crc32"], metadata["crc32_header"]) = (nil, nil)
-        try writeWithoutChecksums(file.tensors, metadata: metadata, to: path("stripped.safetensors"))
+        try writeSafeTensorsWithoutChecksums(file.tensors, metadata: metadata, to: path("stripped.safetensors"))
         XCTAssertThrowsError(try Trainer(config(.snAdain, "other"), data: faces()).resume(from: path("stripped.safetensors"))) {
             XCTAssertTrue("\($0)".contains("has no checksums, so it cannot be verified"), "\($0)")
         }

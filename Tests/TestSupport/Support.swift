@@ -222,3 +222,18 @@ open class ScratchDirectoryTestCase: XCTestCase {
     /// A file name inside the scratch directory.
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 }
+
+/// A safetensors file as another tool writes it: F32 tensors, metadata, and no checksums.
+public func writeSafeTensorsWithoutChecksums(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+    var header: [String: Any] = metadata.isEmpty ? [:] : ["__metadata__": metadata]
+    var body = Data()
+    for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
+        let start = body.count
+        tensor.withUnsafeBufferPointer { body.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
+        header[name] = ["dtype": "F32", "shape": tensor.shape.dims, "data_offsets": [start, body.count]] as [String: Any]
+    }
+    let json = try JSONSerialization.data(withJSONObject: header)
+    var file = Data()
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+    try (file + json + body).write(to: URL(fileURLWithPath: path))
+}
