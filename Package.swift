@@ -80,7 +80,7 @@ let package = Package(
         // Datasets (CelebA, image folders, synthetic faces, 2-D toys); later models and training.
         // The PyTorch export (normlab_gan.py) is compiled into the binary as bytes, so an installed
         // normlab needs no resource bundle beside it.
-        .target(name: "GAN", dependencies: ["Engine", "NN", "Preview"], resources: [.embedInCode("Resources/normlab_gan.py")]),
+        .target(name: "GAN", dependencies: ["Engine", "NN", "Preview", "CZlib"], resources: [.embedInCode("Resources/normlab_gan.py")]),
         // The lesson language: lexer, parser, evaluator, values (knows Engine only).
         .target(name: "Script", dependencies: ["Engine"]),
         // The builtins table: binds Engine, NN, GAN and Preview into the language.
@@ -110,7 +110,7 @@ let package = Package(
         // Fixtures are read by path from the checkout, not bundled as resources.
         .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
-        .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport"]),
+        .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport", "CZlib"]),
         .testTarget(name: "LibraryTests", dependencies: ["Library", "Script", "GAN", "NN", "TestSupport"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.

@@ -105,43 +105,67 @@ public func readRegularFile(_ path: String, followLinks: Bool = true, limit: Int
     var data = Data()
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw FileError(path: path, writing: false, errno: errno)
-        }
+        let n = try retryingInterrupts(path, writing: false) { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
         if n == 0 { return data }
         guard data.count + n <= limit else { throw FileError(path: path, writing: false, reason: "it grew past \(formatBytes(limit)) while being read") }
         data.append(contentsOf: chunk[0..<n])
     }
 }
 
-/// Writes `data` to `path` so that the file appears whole or not at all: into a new temporary
-/// file beside it (never through a symbolic link), flushed to disk, then renamed over `path`.
+/// Fills `buffer` from `fd`, retrying short reads; a file that ends first is an error.
+public func readExactly(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws {
+    guard let base = buffer.baseAddress else { return }
+    var offset = 0
+    while offset < buffer.count {
+        let n = try retryingInterrupts(path, writing: false) { read(fd, base + offset, buffer.count - offset) }
+        guard n > 0 else { throw FileError(path: path, writing: false, reason: "it ends after \(offset) of \(buffer.count) expected bytes") }
+        offset += n
+    }
+}
+
+/// A read or write (`call`) repeated while a signal interrupts it (EINTR); its byte count, or
+/// its error in words.
+private func retryingInterrupts(_ path: String, writing: Bool, _ call: () -> Int) throws -> Int {
+    while true {
+        let n = call()
+        if n >= 0 { return n }
+        if errno != EINTR { throw FileError(path: path, writing: writing, errno: errno) }
+    }
+}
+
+/// Writes `data` to `path` so that the file appears whole or not at all (see the other form).
 public func writeFileAtomically(_ data: Data, to path: String) throws {
+    try writeFileAtomically(to: path) { write in try data.withUnsafeBytes { try write($0) } }
+}
+
+/// Writes a file that appears whole or not at all: `body` passes its contents, in as many
+/// pieces as it likes, to the function it is given, which writes them into a new temporary
+/// file beside `path` (never through a symbolic link); that is flushed to disk and renamed
+/// over `path`. Nothing is left behind when `body` or a write throws, and temporaries that
+/// killed processes left beside `path` are removed.
+public func writeFileAtomically(to path: String, _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw FileError(path: path, writing: true, errno: errno) }
-    var failure: Int32 = 0
-    data.withUnsafeBytes { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                return
+    do {
+        defer { close(fd) }
+        try body { bytes in
+            guard let base = bytes.baseAddress else { return }
+            var offset = 0
+            while offset < bytes.count {
+                offset += try retryingInterrupts(path, writing: true) { write(fd, base + offset, bytes.count - offset) }
             }
-            offset += n
         }
-    }
-    if failure == 0, fsync(fd) != 0 { failure = errno }
-    close(fd)
-    if failure == 0, rename(temporary, path) != 0 { failure = errno }
-    if failure != 0 {
+        guard fsync(fd) == 0 else { throw FileError(path: path, writing: true, errno: errno) }
+    } catch {
         unlink(temporary)
-        throw FileError(path: path, writing: true, errno: failure)
+        throw error
+    }
+    guard rename(temporary, path) == 0 else {
+        let code = errno
+        unlink(temporary)
+        throw FileError(path: path, writing: true, errno: code)
     }
     removeStaleTemporaries(of: path)
 }

@@ -5,14 +5,31 @@ import Preview
 /// What can be wrong with a dataset on disk; every message names the file.
 public enum DataError: Error, CustomStringConvertible, Equatable {
     case missing(String)
+    case notAFolder(String, isFile: Bool)
     case malformed(path: String, line: Int, reason: String)
     case empty(String)
+    /// Images that the attribute list has no row for: the two do not belong together.
+    case unlisted(attributeFile: String, images: [String], of: Int, rows: Int)
+    /// None of the images could be decoded; the report says why, by reason.
+    case undecodable(String, report: String)
+    /// A folder to write faces into that holds files save_faces did not write.
+    case notEmpty(String, others: [String])
 
     public var description: String {
         switch self {
-        case .missing(let path): return "\(path): no such file or directory"
-        case let .malformed(path, line, reason): return "\(path):\(line): \(reason)"
-        case .empty(let path): return "\(path): no PNG or JPEG images found"
+        case .missing(let path): return "\(printable(path)): no such file or folder"
+        case let .notAFolder(path, isFile):
+            return "\(printable(path)) is \(isFile ? "a file" : "not a folder"); a dataset is a folder of PNG/JPEG images, or a CelebA folder with img_align_celeba/"
+        case let .malformed(path, line, reason): return "\(printable(path)):\(line): \(reason)"
+        case .empty(let path): return "\(printable(path)): no PNG or JPEG images found"
+        case let .unlisted(file, images, total, rows):
+            return "\(printable(file)) has no row for \(images.count) of the \(total) images (" + images.prefix(3).map(printable).joined(separator: ", ")
+                + (images.count > 3 ? ", …" : "") + "; it lists \(rows)): the attribute list and the images do not belong together "
+                + "(remove the list, or write the whole folder again)"
+        case let .undecodable(path, report): return "\(printable(path)): no image could be decoded: \(report)"
+        case let .notEmpty(path, others):
+            return "\(printable(path)) already holds files that save_faces did not write (" + others.prefix(3).map(printable).joined(separator: ", ")
+                + (others.count > 3 ? ", …" : "") + "): choose an empty or new folder"
         }
     }
 }
@@ -55,16 +72,22 @@ public enum CelebAFiles {
     }
 
     static func lines(_ path: String) throws -> [(Int, String)] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw DataError.missing(path) }
+        guard let text = String(data: try readRegularFile(path), encoding: .utf8) else {
+            throw DataError.malformed(path: path, line: 1, reason: "not UTF-8 text")
+        }
         return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { ($0.offset + 1, $0.element.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 }
 
 /// Writes faces in CelebA's layout: `img_align_celeba/000001.png` …, `list_attr_celeba.txt`,
 /// and `list_eval_partition.txt` (80% train, 10% valid, 10% test), so the real loader reads them.
+/// A folder that holds an earlier set written here is replaced whole (no stale image stays
+/// beside the new list); a folder that holds anything else is refused, so that a mistyped path
+/// cannot delete someone's files.
 public func writeCelebALayout(images: Tensor, attributes: [FaceAttributes], to directory: String) throws {
     let imageDirectory = directory + "/img_align_celeba"
-    try FileManager.default.createDirectory(atPath: imageDirectory, withIntermediateDirectories: true)
+    try removeEarlierFaces(in: directory)
+    try createFolder(imageDirectory)
     let count = images.shape[0]
     let names = (0..<count).map { String(format: "%06d.png", $0 + 1) }
     for i in 0..<count { try savePNG(images[i], to: imageDirectory + "/" + names[i]) }
@@ -74,6 +97,27 @@ public func writeCelebALayout(images: Tensor, attributes: [FaceAttributes], to d
         attributeText += name + " " + attributes[i].labels.map { $0 > 0 ? " 1" : "-1" }.joined(separator: " ") + "\n"
         partitionText += "\(name) \(i < count * 8 / 10 ? 0 : (i < count * 9 / 10 ? 1 : 2))\n"
     }
-    try attributeText.write(toFile: directory + "/list_attr_celeba.txt", atomically: true, encoding: .utf8)
-    try partitionText.write(toFile: directory + "/list_eval_partition.txt", atomically: true, encoding: .utf8)
+    try writeFileAtomically(Data(attributeText.utf8), to: directory + "/list_attr_celeba.txt")
+    try writeFileAtomically(Data(partitionText.utf8), to: directory + "/list_eval_partition.txt")
+}
+
+/// Empties `directory` of an earlier writeCelebALayout (its images, lists and cache), or throws
+/// when it holds anything else.
+func removeEarlierFaces(in directory: String) throws {
+    let ours: Set = ["img_align_celeba", "list_attr_celeba.txt", "list_eval_partition.txt", ".normlab-cache"]
+    guard FileManager.default.fileExists(atPath: directory) else { return }
+    try ImageDataset.requireFolder(directory)
+    let entries: [String]
+    do { entries = try FileManager.default.contentsOfDirectory(atPath: directory) } catch { throw FileError(error) ?? error }
+    var others = entries.filter { !ours.contains($0) }.sorted()
+    let imageDirectory = directory + "/img_align_celeba"
+    if entries.contains("img_align_celeba") {
+        let images = (try? FileManager.default.contentsOfDirectory(atPath: imageDirectory)) ?? ["(unreadable)"]
+        let isFace = { (name: String) in name.count == 10 && name.hasSuffix(".png") && name.prefix(6).allSatisfy(\.isASCII) && name.prefix(6).allSatisfy(\.isNumber) }
+        others += images.filter { !isFace($0) }.sorted().map { "img_align_celeba/" + $0 }
+    }
+    guard others.isEmpty else { throw DataError.notEmpty(directory, others: others) }
+    for entry in entries {
+        do { try FileManager.default.removeItem(atPath: directory + "/" + entry) } catch { throw FileError(error) ?? error }
+    }
 }

@@ -194,21 +194,33 @@ func nearest(_ x: Tensor, _ centers: Tensor) throws -> (labels: [Int], distances
 }
 
 /// The mean Euclidean distance between `pairs` random pairs of distinct images, per pixel
-/// (root mean square of the difference): the spread of a set of images.
+/// (root mean square of the difference): the spread of a set of images. When `pairs` is at
+/// least the number of distinct pairs, every pair is measured once and the mean is exact, so
+/// the work never exceeds one pass over all pairs, whatever `pairs` says.
 public func meanPairDistance(_ images: Tensor, pairs: Int = 2000, seed: UInt64 = 0) throws -> Double {
-    let n = images.shape[0]
+    let n = images.shape.dims.first ?? 0
     guard n >= 2 else { throw EngineError.invalidArgument(op: "meanPairDistance", message: "needs at least 2 images, got \(n)") }
+    guard pairs >= 1 else { throw EngineError.invalidArgument(op: "meanPairDistance", message: "needs at least 1 pair, got \(pairs)") }
     let x = try images.reshaped([n, -1])
     let d = x.shape[1]
     let values = x.scalars
+    func distance(_ i: Int, _ j: Int) -> Double {
+        var sum = 0.0
+        for k in 0..<d { let diff = Double(values[i * d + k] - values[j * d + k]); sum += diff * diff }
+        return (sum / Double(d)).squareRoot()
+    }
+    let (product, overflow) = n.multipliedReportingOverflow(by: n - 1)
+    if !overflow, pairs >= product / 2 {
+        var total = 0.0
+        for i in 0..<n { for j in (i + 1)..<n { total += distance(i, j) } }
+        return total / Double(product / 2)
+    }
     var rng = RandomGenerator(seed: seed)
     var total = 0.0
     for _ in 0..<pairs {
         let i = Int(rng.next() % UInt64(n))
         let j = (i + 1 + Int(rng.next() % UInt64(n - 1))) % n
-        var sum = 0.0
-        for k in 0..<d { let diff = Double(values[i * d + k] - values[j * d + k]); sum += diff * diff }
-        total += (sum / Double(d)).squareRoot()
+        total += distance(i, j)
     }
     return total / Double(pairs)
 }

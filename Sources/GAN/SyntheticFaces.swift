@@ -145,15 +145,18 @@ public func renderFace(_ f: FaceAttributes, size: Int) -> [Float] {
 /// `count` faces of `size`×`size` for `seed`, rendered on every core: images `[N, 3, S, S]`
 /// in [0, 1] and their attributes. Face i depends only on (seed, i), not on the thread count.
 public func syntheticFaces(count: Int, size: Int, seed: UInt64 = 0) throws -> (images: Tensor, attributes: [FaceAttributes]) {
-    guard count >= 0, size >= 8 else { throw EngineError.invalidArgument(op: "syntheticFaces", message: "needs count ≥ 0 and size ≥ 8") }
+    guard count >= 0, size >= 8 else { throw EngineError.invalidArgument(op: "syntheticFaces", message: "needs count ≥ 0 and size ≥ 8, got \(count) and \(size)") }
+    // The images first: their size is checked against the limits before anything is made per face.
+    try Runtime.checkAllocation([count, 3, size, size], op: "syntheticFaces")
+    var images = try Tensor.zeros([count, 3, size, size])
     let attributes = (0..<count).map { i -> FaceAttributes in
         var rng = RandomGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(i))
         return FaceAttributes(using: &rng)
     }
-    var images = try Tensor.zeros([count, 3, size, size])
     let faceSize = 3 * size * size
     try images.withUnsafeMutableBufferPointer { buffer in
-        let out = SendableBuffer(buffer.baseAddress!)
+        guard let base = buffer.baseAddress, count > 0 else { return }
+        let out = SendableBuffer(base)
         DispatchQueue.concurrentPerform(iterations: max(1, min(count, Runtime.threads * 4))) { chunk in
             let workers = max(1, min(count, Runtime.threads * 4))
             for i in stride(from: chunk, to: count, by: workers) {

@@ -37,6 +37,9 @@ public enum ToyDistribution: String, CaseIterable, Sendable {
 
     /// `count` samples `[count, 2]`, exactly as gan_toy.py draws them.
     public func sample(_ count: Int, generator: inout RandomGenerator) throws -> Tensor {
+        guard count >= 0 else { throw EngineError.invalidArgument(op: "toy", message: "the count must be ≥ 0, got \(count)") }
+        // Checked against the limits before any point is drawn.
+        try Runtime.checkAllocation([count, 2], op: "toy")
         var values: [Float] = []
         values.reserveCapacity(2 * count)
         for _ in 0..<count {

@@ -217,12 +217,12 @@ private let coreBuiltins: [Builtin] = [
     },
     Builtin("save_png", [.positional("image", .tensor, "[C, H, W] (C = 1, 3 or 4) or [H, W]"), .positional("path", .string, "the file to write"),
                          rangeParameter],
-            .pictures, "Writes [C, H, W] (C = 1, 3 or 4) or [H, W] as a PNG file.", example: "save_png(rand(3, 8, 8), \"/tmp/noise.png\")") { args, _ in
+            .pictures, "Writes [C, H, W] (C = 1, 3 or 4) or [H, W] as a PNG file.", example: "save_png(rand(3, 8, 8), \"noise.png\")") { args, _ in
         try savePNG(args.tensor("image"), to: args.string("path"), range: args.choice("range", as: PixelRange.self))
         return .none
     },
     Builtin("load_image", [.positional("path", .string, "a PNG or JPEG file"), rangeParameter], returns: "Tensor", .pictures,
-            "Reads a PNG or JPEG file as [C, H, W].", example: "save_png(rand(3, 4, 4), \"/tmp/a.png\"); load_image(\"/tmp/a.png\").shape") { args, _ in
+            "Reads a PNG or JPEG file as [C, H, W].", example: "save_png(rand(3, 4, 4), \"a.png\"); load_image(\"a.png\").shape") { args, _ in
         .tensor(try loadImage(args.string("path"), range: args.choice("range", as: PixelRange.self)))
     },
     Builtin("grid", [.positional("images", .tensor, "a batch [N, C, H, W]"), .labelled("rows", .int, default: nil, "rows of the grid (default: about square)"),
@@ -289,7 +289,7 @@ private let coreBuiltins: [Builtin] = [
                         .labelled("attribute", .string, default: nil, "keep only faces with this CelebA attribute")],
             returns: "(images, count, summary, attributes, names)",
             .data, "A CelebA directory or any folder of PNG/JPEG images, preprocessed (and cached) as training uses it, in [−1, 1].",
-            example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16); dataset(\"/tmp/normlab-faces\", size: 16).summary") { args, session in
+            example: "save_faces(\"faces\", count: 4, size: 16); dataset(\"faces\", size: 16).summary") { args, session in
         let crop: Preprocessing.Crop
         switch args.string("crop") {
         case "celeba": crop = .celebA
@@ -301,6 +301,7 @@ private let coreBuiltins: [Builtin] = [
         let set = try session.decoding {
             try ImageDataset.load(path, preprocessing: preprocessing, split: split, attribute: attribute, limit: limit, progress: $0)
         }
+        for warning in set.warnings { session.emit(text: "warning: " + warning) }
         var fields: [(String, Value)] = [("images", .tensor(set.images)), ("count", .number(Double(set.count))), ("summary", .string(set.summary))]
         if let attributes = set.attributes {
             fields.append(("attributes", .tensor(try Tensor(shape: [set.count, set.attributeNames.count], elements: attributes.flatMap { $0.map(Float.init) }))))
@@ -310,8 +311,8 @@ private let coreBuiltins: [Builtin] = [
     },
     Builtin("save_faces", [.positional("path", .string, "the folder to write"), .labelled("count", .int, "how many faces"),
                            .labelled("size", .int, default: 64, "the side in pixels"), .labelled("seed", .int, default: 0, "the same seed gives the same faces")],
-            .data, "Writes synthetic faces in CelebA's layout (images, attributes, partition), as `normlab data synth` does.",
-            example: "save_faces(\"/tmp/normlab-faces\", count: 4, size: 16)") { args, _ in
+            .data, "Writes synthetic faces in CelebA's layout (images, attributes, partition), as `normlab data synth` does, into a new or empty folder or over an earlier set (replaced whole); a folder with other files is refused.",
+            example: "save_faces(\"faces\", count: 4, size: 16)") { args, _ in
         let (images, attributes) = try syntheticFaces(count: args.int("count"), size: args.int("size"), seed: UInt64(max(0, args.int("seed"))))
         try writeCelebALayout(images: images, attributes: attributes, to: args.string("path"))
         return .none

@@ -40,7 +40,9 @@ let studyBuiltins: [Builtin] = [
         // The bar shows at once, while the faces are made (or, after a decoding bar, once a folder is read).
         let bar = source == "synth" ? session.progress("train \(variant.rawValue)", total: config.iterations) : nil
         defer { bar?.finish() }
-        let images = try session.decoding { try TrainingData.load(source, count: count, size: config.resolution, progress: $0).images }
+        let data = try session.decoding { try TrainingData.load(source, count: count, size: config.resolution, progress: $0) }
+        for warning in data.warnings { session.emit(text: "warning: " + warning) }
+        let images = data.images
         config.batchSize = min(64, images.shape[0])
         // The global stream is the lesson's: the run seeds its own and gives it back.
         let saved = Runtime.generatorState

@@ -35,7 +35,7 @@ struct DataCommand: ParsableCommand {
             let set = try ImageDataset.load(path, preprocessing: Preprocessing(crop: cropping, size: size), split: split, attribute: attribute, limit: limit,
                                             progress: { progress.update($0, of: $1) })
             progress.finish()
-            warnAboutSkipped(set.skipped)
+            warn(set.warnings)
             print(set.summary)
             print(String(format: "loaded in %.2f s", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             if let preview { try savePNG(grid(set.images[0..<min(set.count, 64)]), to: preview, range: .symmetric) }
@@ -62,8 +62,7 @@ struct DataCommand: ParsableCommand {
     }
 }
 
-/// Names the images a load could not read, on standard error; nothing when there are none.
-func warnAboutSkipped(_ skipped: [String]) {
-    guard let first = skipped.first else { return }
-    FileHandle.standardError.write(Data("warning: skipped \(skipped.count) unreadable image(s), e.g. \(first)\n".utf8))
+/// What a dataset load has to say (skipped images by reason, the cache), on standard error.
+func warn(_ warnings: [String]) {
+    for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
 }

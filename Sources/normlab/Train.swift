@@ -102,6 +102,6 @@ func loadTrainingData(_ data: String, count: Int, size: Int) throws -> TrainingD
     let progress = ProgressReporter("decoding", total: nil)
     let loaded = try TrainingData.load(data, count: count, size: size, progress: { progress.update($0, of: $1) })
     progress.finish()
-    warnAboutSkipped(loaded.skipped)
+    warn(loaded.warnings)
     return loaded
 }

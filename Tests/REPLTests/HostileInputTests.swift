@@ -93,4 +93,43 @@ final class HostileInputTests: XCTestCase {
         let show = try runPiped(["show", fifo], input: "")
         XCTAssertTrue(show.output.contains("it is a named pipe (FIFO)"), show.output)
     }
+
+    // MARK: 18.2, 18.3 counts no tensor can hold
+
+    func testHugeAndNegativeCountsGiveMessages() throws {
+        let faces = path("faces")
+        let output = try survives("faces(1e9, size: 8)\nsave_faces(\"\(faces)\", count: 4444444444)\n"
+                                  + "pair_distance(faces(3, size: 8), pairs: 1000000000000)\ntoy(\"8gaussians\", count: -1)")
+        XCTAssertTrue(output.contains("error: syntheticFaces: a tensor of shape [1000000000, 3, 8, 8] needs 715.3 GiB, over the allocation limit"), output)
+        XCTAssertTrue(output.contains("error: syntheticFaces: a tensor of shape [4444444444, 3, 64, 64] needs 198.7 TiB"), output)
+        XCTAssertTrue(output.contains("error: toy: the count must be ≥ 0, got -1"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: faces), "nothing written for a refused count")
+    }
+
+    // MARK: 18.12, 18.14 datasets
+
+    func testADatasetOfAFileSaysWhatItIs() throws {
+        let output = try survives("dataset(\"/etc/hostname\")")
+        XCTAssertTrue(output.contains("error: /etc/hostname is a file; a dataset is a folder of PNG/JPEG images, or a CelebA folder with img_align_celeba/"), output)
+    }
+
+    /// The failing test: 44 faces, then 4 into the same folder, then dataset.
+    func testSavingFacesTwiceIntoOneFolderReplacesTheFirstSet() throws {
+        let faces = path("faces")
+        let output = try survives("save_faces(\"\(faces)\", count: 44, size: 8)\nsave_faces(\"\(faces)\", count: 4, size: 8)\n"
+                                  + "dataset(\"\(faces)\", size: 8).count")
+        XCTAssertFalse(output.contains("error"), output)
+        XCTAssertTrue(output.split(separator: "\n").contains("4"), output)
+    }
+
+    /// Damaged images in a folder: the dataset builtin says how many were skipped and why.
+    func testTheDatasetBuiltinReportsSkippedFiles() throws {
+        let folder = path("photos")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: packageRoot.appendingPathComponent("Tests/PreviewTests/Fixtures/rose.png").path, toPath: folder + "/rose.png")
+        try Data("no".utf8).write(to: URL(fileURLWithPath: folder + "/\u{1B}[2Jbroken.png"))
+        let output = try survives("dataset(\"\(folder)\", size: 8).count")
+        XCTAssertTrue(output.contains("warning: skipped 1 of 2 files: 1 not a supported image (\\u{1B}[2Jbroken.png); all of them, with the reasons, in "), output)
+        XCTAssertFalse(output.contains("\u{1B}"), "no raw escape reaches the terminal")
+    }
 }
