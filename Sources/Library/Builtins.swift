@@ -234,7 +234,8 @@ private let coreBuiltins: [Builtin] = [
                      .labelled("labels", .list(.string), default: .emptyList, "a name per series, for the legend"),
                      .labelled("title", .string, default: "", "the chart's title"),
                      .labelled("save", .string, default: nil, "also write the chart to this PNG file"),
-                     .labelled("x", .list(.number), default: nil, "the x value of each point (default: 0, 1, 2, …)")],
+                     .labelled("x", .list(.number), default: nil, "the x value of each point (default: 0, 1, 2, …)"),
+                     .labelled("logScale", .bool, default: false, "y on a log₁₀ axis, for errors that fall by orders of magnitude (values ≤ 0 left out)")],
             .pictures,
             "Line chart of one or more series (or one array of series) in the terminal (Braille); `save:` also writes it as a PNG.",
             example: "plot([1, 4, 9, 16], [2, 3, 5, 8], labels: [\"squares\", \"fibonacci\"], title: \"growth\")") { args, session in
@@ -245,7 +246,10 @@ private let coreBuiltins: [Builtin] = [
         let series = values.indices.map { i in
             Series(i < labels.count ? labels[i] : (values.count > 1 ? "series \(i + 1)" : ""), y: seriesNumbers(values[i]), x: xs)
         }
-        let picture = try Picture.chart(LinePlot(title: args.string("title"), series: series))
+        if args.bool("logScale") && !series.contains(where: { $0.y.contains { $0 > 0 } }) {
+            throw args.error("a log scale needs positive values; these have none")
+        }
+        let picture = try Picture.chart(LinePlot(title: args.string("title"), series: series, logScale: args.bool("logScale")))
         session.show(picture)
         if let path = args.optionalString("save") { try savePNG(picture.pixels, to: path) }
         return .none

@@ -38,14 +38,36 @@ func tickLabel(_ value: Double, step: Double) -> String {
 }
 
 /// The range a set of values needs, padded a little (y) or not (x); a flat range is widened.
-func extent(_ values: [Double], padded: Bool = true) -> (Double, Double) {
+/// Padding does not cross zero: an error that is never negative gets no negative axis (unless
+/// the values are exponents of a log axis, where zero is not special).
+func extent(_ values: [Double], padded: Bool = true, keepingSign: Bool = true) -> (Double, Double) {
     let finite = values.filter(\.isFinite)
     guard var low = finite.min(), var high = finite.max() else { return (0, 1) }
     // A span past the largest Double (values near ±1e308) would make every position NaN.
     if !(high - low).isFinite { (low, high) = (max(low, -.greatestFiniteMagnitude / 4), min(high, .greatestFiniteMagnitude / 4)) }
+    let (lowest, highest) = (low, high)
     if high - low < 1e-12 { low -= max(abs(low) * 0.1, 0.5); high += max(abs(high) * 0.1, 0.5) }
     let pad = padded ? (high - low) * 0.04 : 0
-    return (low - pad, high + pad)
+    (low, high) = (low - pad, high + pad)
+    if keepingSign && lowest >= 0 { low = max(low, 0) }
+    if keepingSign && highest <= 0 { high = min(high, 0) }
+    return (low, high)
+}
+
+/// Decades (1, 10, 100, or 1e-3) as the ticks of a log₁₀ axis whose range is in exponents;
+/// within one decade, nice steps of the exponent.
+func logTicks(_ low: Double, _ high: Double) -> [Double] {
+    let decades = stride(from: ceil(low - 1e-9), through: floor(high + 1e-9), by: 1).map { $0 }
+    guard decades.count >= 2 else { return ticks(low, high) }
+    let skip = max(1, decades.count / 6)
+    return decades.enumerated().filter { $0.offset % skip == 0 }.map(\.element)
+}
+
+/// 10^exponent as a tick label: 1, 10, 0.01, 1e-05.
+func logTickLabel(_ exponent: Double) -> String {
+    let value = pow(10, exponent)
+    if exponent == exponent.rounded() && abs(exponent) <= 3 { return exponent >= 0 ? String(Int(value)) : String(format: "%.\(Int(-exponent))f", value) }
+    return String(format: "%.0e", value)
 }
 
 /// Where `v` lies in `range`: 0 at its low end, 1 at its high end. Computed on halves, so
@@ -60,26 +82,37 @@ public struct LinePlot {
     public var xLabel: String
     public var yLabel: String
     public var series: [Series]
+    /// y on a log₁₀ axis (errors that fall by orders of magnitude); values ≤ 0 are left out.
+    public var logScale: Bool
 
-    public init(title: String = "", xLabel: String = "", yLabel: String = "", series: [Series]) {
-        (self.title, self.xLabel, self.yLabel, self.series) = (title, xLabel, yLabel, series)
+    public init(title: String = "", xLabel: String = "", yLabel: String = "", series: [Series], logScale: Bool = false) {
+        (self.title, self.xLabel, self.yLabel, self.series, self.logScale) = (title, xLabel, yLabel, series, logScale)
     }
 
     func color(_ i: Int) -> RGB { series[i].color ?? RGB.palette[i % RGB.palette.count] }
 
+    /// A series' points as drawn: y as its log₁₀ on a log scale (where positive).
+    func drawn(_ s: Series) -> [(Double, Double)] {
+        logScale ? s.points.filter { $0.1 > 0 }.map { ($0.0, log10($0.1)) } : s.points
+    }
+
+    var ranges: (x: (Double, Double), y: (Double, Double)) {
+        let all = series.flatMap(drawn)
+        return (extent(all.map(\.0), padded: false), extent(all.map(\.1), keepingSign: !logScale))
+    }
+
     /// The chart as a picture.
     public func render(width: Int = 720, height: Int = 420, scale: Int = 2) -> Canvas {
         var canvas = Canvas(width: width, height: height)
-        let frame = PlotFrame(canvas: canvas, title: title, xLabel: xLabel, yLabel: yLabel,
-                              xRange: extent(series.flatMap { $0.points.map(\.0) }, padded: false),
-                              yRange: extent(series.flatMap { $0.points.map(\.1) }), scale: scale)
+        let frame = PlotFrame(canvas: canvas, title: title, xLabel: xLabel, yLabel: yLabel, xRange: ranges.x, yRange: ranges.y,
+                              scale: scale, logY: logScale)
         frame.drawAxes(on: &canvas)
         for (i, s) in series.enumerated() {
-            let points = s.points.map(frame.map)
+            let points = drawn(s).map(frame.map)
             if points.count == 1 { canvas.disc(points[0].0, points[0].1, radius: 2.5, color(i)) }
             for (a, b) in zip(points, points.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, color(i), thickness: 1.5 * Double(scale) + 0.5) }
         }
-        frame.drawLegend(series.indices.map { (series[$0].name, color($0)) }, avoiding: series.flatMap { $0.points.map(frame.map) }, on: &canvas)
+        frame.drawLegend(series.indices.map { (series[$0].name, color($0)) }, avoiding: series.flatMap { drawn($0).map(frame.map) }, on: &canvas)
         return canvas
     }
 
@@ -91,17 +124,18 @@ public struct LinePlot {
     /// allows, with the y range on the left and a legend below.
     public func terminal(width: Int = 72, height: Int = 16, colors: ColorMode = .detect()) -> String {
         var braille = BrailleCanvas(columns: max(width - 10, 10), rows: max(height, 4))
-        let (xr, yr) = (extent(series.flatMap { $0.points.map(\.0) }, padded: false), extent(series.flatMap { $0.points.map(\.1) }))
+        let (xr, yr) = ranges
         for (i, s) in series.enumerated() {
-            let dots = s.points.map { braille.dot(x: position($0.0, in: xr), y: position($0.1, in: yr)) }
+            let dots = drawn(s).map { braille.dot(x: position($0.0, in: xr), y: position($0.1, in: yr)) }
             for (a, b) in zip(dots, dots.dropFirst()) { braille.line(a, b, series: i) }
             if dots.count == 1 { braille.set(dots[0], series: i) }
         }
         var lines: [String] = []
         if !title.isEmpty { lines.append(title) }
         let body = braille.render(colors: colors, palette: series.indices.map(color))
+        let yLabel = { (v: Double) in self.logScale ? compact(pow(10, v)) : compact(v) }
         for (row, line) in body.enumerated() {
-            let label = row == 0 ? compact(yr.1) : (row == body.count - 1 ? compact(yr.0) : "")
+            let label = row == 0 ? yLabel(yr.1) : (row == body.count - 1 ? yLabel(yr.0) : "")
             lines.append(label.leftPadded(8) + " ┤" + line)
         }
         lines.append(String(repeating: " ", count: 9) + "└" + String(repeating: "─", count: braille.columns))
@@ -109,8 +143,9 @@ public struct LinePlot {
         lines.append(String(repeating: " ", count: 10) + left
                      + String(repeating: " ", count: max(1, braille.columns - left.count - right.count)) + right
                      + (xLabel.isEmpty ? "" : "  " + xLabel))
-        let legend = series.indices.map { colors.paint("━━", series[$0].color ?? RGB.palette[$0 % RGB.palette.count]) + " " + series[$0].name }
+        let legend = series.indices.map { BrailleCanvas.mark($0, colors: colors, palette: series.indices.map(color), dots: "━━") + " " + series[$0].name }
         if series.count > 1 || !(series.first?.name.isEmpty ?? true) { lines.append(String(repeating: " ", count: 10) + legend.joined(separator: "   ")) }
+        if logScale { lines.append(String(repeating: " ", count: 10) + "(y on a log scale)") }
         return lines.joined(separator: "\n")
     }
 }
@@ -133,9 +168,12 @@ struct PlotFrame {
     let xRange: (Double, Double), yRange: (Double, Double)
     let title: String, xLabel: String, yLabel: String
     let scale: Int
+    /// y is in log₁₀ units: ticks at decades, labelled with their values.
+    let logY: Bool
 
-    init(canvas: Canvas, title: String, xLabel: String, yLabel: String, xRange: (Double, Double), yRange: (Double, Double), scale: Int) {
-        (self.title, self.xLabel, self.yLabel, self.xRange, self.yRange, self.scale) = (title, xLabel, yLabel, xRange, yRange, scale)
+    init(canvas: Canvas, title: String, xLabel: String, yLabel: String, xRange: (Double, Double), yRange: (Double, Double), scale: Int,
+         logY: Bool = false) {
+        (self.title, self.xLabel, self.yLabel, self.xRange, self.yRange, self.scale, self.logY) = (title, xLabel, yLabel, xRange, yRange, scale, logY)
         let s = Double(scale)
         left = 42 * s
         right = Double(canvas.width) - 14 * s
@@ -149,12 +187,12 @@ struct PlotFrame {
 
     func drawAxes(on canvas: inout Canvas) {
         let s = scale
-        let xTicks = ticks(xRange.0, xRange.1), yTicks = ticks(yRange.0, yRange.1)
+        let xTicks = ticks(xRange.0, xRange.1), yTicks = logY ? logTicks(yRange.0, yRange.1) : ticks(yRange.0, yRange.1)
         let xStep = xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1, yStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1
         for t in yTicks {
             let y = map((xRange.0, t)).1
             canvas.fillRect(x: Int(left), y: Int(y), width: Int(right - left), height: 1, .lightGray)
-            let label = tickLabel(t, step: yStep)
+            let label = logY ? logTickLabel(t) : tickLabel(t, step: yStep)
             canvas.text(label, x: Int(left) - 4 * s - Canvas.textWidth(label, scale: s), y: Int(y) - 3 * s, .black, scale: s)
         }
         for t in xTicks {
@@ -263,7 +301,8 @@ public struct ScatterPlot {
         }
         var lines = title.isEmpty ? [] : [title]
         lines += braille.render(colors: colors, palette: series.indices.map(color))
-        lines.append(series.indices.map { colors.paint("⣿", color($0)) + " " + series[$0].name }.joined(separator: "   "))
+        lines.append(series.indices.map { BrailleCanvas.mark($0, colors: colors, palette: series.indices.map(color), dots: "⣿") + " " + series[$0].name }
+            .joined(separator: "   "))
         return lines.joined(separator: "\n")
     }
 }
@@ -283,17 +322,18 @@ func heatColor(_ t: Double) -> RGB {
     return stops[i].mixed(with: stops[i + 1], x - Double(i))
 }
 
-/// A grid of Braille characters, each 2 dots wide and 4 high, remembering which series drew
-/// each character last.
+/// A grid of Braille characters, each 2 dots wide and 4 high, remembering how many dots each
+/// series drew in each character.
 struct BrailleCanvas {
     let columns: Int, rows: Int
     var bits: [UInt8]
-    var owner: [Int]
+    /// Dots drawn per character and series.
+    var counts: [[Int]]
 
     init(columns: Int, rows: Int) {
         (self.columns, self.rows) = (max(columns, 1), max(rows, 1))
         bits = [UInt8](repeating: 0, count: self.columns * self.rows)
-        owner = [Int](repeating: -1, count: self.columns * self.rows)
+        counts = [[Int]](repeating: [], count: self.columns * self.rows)
     }
 
     /// The dot for a point in the unit square (y up).
@@ -306,12 +346,13 @@ struct BrailleCanvas {
 
     mutating func set(_ d: (Int, Int), series: Int) {
         let (x, y) = d
-        guard x >= 0, y >= 0, x < 2 * columns, y < 4 * rows else { return }
+        guard x >= 0, y >= 0, x < 2 * columns, y < 4 * rows, series >= 0 else { return }
         // Unicode Braille: dots 1-2-3-7 down the left column, 4-5-6-8 down the right.
         let bit: [[UInt8]] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
         let cell = (y / 4) * columns + x / 2
         bits[cell] |= bit[y % 4][x % 2]
-        owner[cell] = series
+        if counts[cell].count <= series { counts[cell] += [Int](repeating: 0, count: series + 1 - counts[cell].count) }
+        counts[cell][series] += 1
     }
 
     mutating func line(_ a: (Int, Int), _ b: (Int, Int), series: Int) {
@@ -322,13 +363,27 @@ struct BrailleCanvas {
         }
     }
 
+    /// Which series a character shows: the one with the most dots in it, so a dense cluster
+    /// (the real modes) is not painted over by a few stray points of another series; on a tie,
+    /// the series drawn later.
+    func owner(_ cell: Int) -> Int? {
+        counts[cell].indices.max { (counts[cell][$0], $0) < (counts[cell][$1], $1) }
+    }
+
+    /// How series `i` looks: Braille dots in its colour, or, without colour, a mark of its own
+    /// for every series after the first, so that two sets of points never look alike.
+    static func mark(_ i: Int, colors: ColorMode, palette: [RGB], dots: String) -> String {
+        if colors == .ascii && i > 0 { return ["•", "×", "+", "◦", "*"][(i - 1) % 5] }
+        return i < palette.count ? colors.paint(dots, palette[i]) : dots
+    }
+
     func render(colors: ColorMode, palette: [RGB]) -> [String] {
         (0..<rows).map { row in
             (0..<columns).map { column -> String in
                 let cell = row * columns + column
                 guard bits[cell] != 0 else { return " " }
                 let character = UnicodeScalar(0x2800 + UInt32(bits[cell])).map { String(Character($0)) } ?? "?"
-                return owner[cell] >= 0 && owner[cell] < palette.count ? colors.paint(character, palette[owner[cell]]) : character
+                return owner(cell).map { BrailleCanvas.mark($0, colors: colors, palette: palette, dots: character) } ?? character
             }.joined()
         }
     }

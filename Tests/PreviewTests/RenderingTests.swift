@@ -1,6 +1,6 @@
 import XCTest
 import Engine
-import Preview
+@testable import Preview
 import TestSupport
 
 final class RenderingTests: XCTestCase {
@@ -85,13 +85,50 @@ final class RenderingTests: XCTestCase {
         let expected = [
             "    3.12 ┤        ⡠⠔",
             "         ┤     ⡠⠔⠉  ",
-            "         ┤  ⣀⠔⠊     ",
-            "   -0.12 ┤⠔⠊        ",
+            "         ┤  ⢀⠔⠊     ",
+            "       0 ┤⡠⠒⠁       ",
             "         └──────────",
             "          0        3",
             "          ━━ up",
         ]
         XCTAssertEqual(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), expected)
+    }
+
+    /// Issue 17 item 10: an error that is never negative gets no negative axis (it was −8.5e-03).
+    func testPositiveValuesGetNoNegativeAxis() {
+        XCTAssertEqual(extent([0.21, 0.1, 0]).0, 0)
+        XCTAssertEqual(extent([-0.21, -0.1, 0]).1, 0)
+        XCTAssertLessThan(extent([-1, 1]).0, -1, "values on both sides are padded on both sides")
+        let text = LinePlot(series: [Series("error", y: [0.21, 0.05, 0.01, 0])]).terminal(width: 30, height: 6, colors: .ascii)
+        XCTAssertFalse(text.contains("-"), text)
+    }
+
+    /// Issue 17 item 10: a log scale, its ticks at decades labelled with their values.
+    func testLogScaleHasDecadeTicksAndLeavesOutNonPositiveValues() throws {
+        XCTAssertEqual(logTicks(-5.2, -0.6), [-5, -4, -3, -2, -1])
+        XCTAssertEqual([-5, -2, 0, 2, 0.5].map(logTickLabel), ["1e-05", "0.01", "1", "100", "3e+00"])
+        let plot = LinePlot(series: [Series("error", y: [0.2, 0.01, 0, 1e-5])], logScale: true)
+        XCTAssertEqual(plot.drawn(plot.series[0]).map(\.1), [log10(0.2), -2, -5])
+        let text = plot.terminal(width: 30, height: 6, colors: .ascii)
+        XCTAssertTrue(text.hasSuffix("(y on a log scale)"), text)
+        XCTAssertTrue(text.split(separator: "\n").last { $0.contains("┤") }?.contains("e-0") ?? false, "the bottom label is a small value: \(text)")
+        XCTAssertEqual(plot.render(width: 300, height: 200, scale: 1).width, 300)
+    }
+
+    /// Issue 17 item 10: a character is shown as the series with most dots in it, so the dense
+    /// clusters of real points stay visible under a scattered cloud of generated ones, and
+    /// without colour each set of points has a mark of its own.
+    func testScatterKeepsEverySetVisible() {
+        let cluster = Array(repeating: (1.0, 1.0), count: 20)
+        let plot = ScatterPlot(series: [(name: "real", points: cluster, color: RGB(0, 0, 255)),
+                                        (name: "generated", points: [(1.0, 1.0), (-1.0, -1.0)], color: RGB(255, 0, 0))],
+                               xRange: (-2, 2), yRange: (-2, 2))
+        let colored = plot.terminal(width: 10, height: 4, colors: .truecolor)
+        XCTAssertTrue(colored.contains("\u{1B}[38;2;0;0;255m"), "the cluster's character is the real set's colour")
+        XCTAssertTrue(colored.contains("\u{1B}[38;2;255;0;0m"), "the lone generated point shows in its own colour")
+        let plain = plot.terminal(width: 10, height: 4, colors: .ascii)
+        XCTAssertEqual(plain.filter { $0 == "•" }.count, 2, "one mark for the lone generated point, one in the legend: \(plain)")
+        XCTAssertTrue(plain.hasSuffix("⣿ real   • generated"), plain)
     }
 
     func testScatterPlotOverAHeatMap() throws {
