@@ -211,6 +211,24 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(try grad(of: x * x, wrt: [x], seed: Tensor([1, 10]))[0].scalars, [2, 40])
     }
 
+    /// Issue 18, item 1: a chain of 40,000 ops once overflowed the stack when it was freed
+    /// (each node released its input from inside its own deinit).
+    func testALongGraphIsFreedWithoutRecursion() throws {
+        let x = try Tensor([1]).requiringGrad()
+        var y = x
+        for _ in 0..<40_000 { y = try y * 1.0000001 }
+        XCTAssertTrue(y.requiresGrad)
+        y = x   // the whole chain goes here
+        var z = x
+        for _ in 0..<40_000 { z = try z * 1.0000001 }
+        let g = try grad(of: z.sum(), wrt: [x], createGraph: true)[0]
+        XCTAssertEqual(Double(try g.item()), pow(1.0000001, 40_000), accuracy: 1e-3)
+        // g's graph (40,000 more nodes, holding z's) and a leaf's accumulated gradient go too.
+        try z.sum().backward(createGraph: true)
+        XCTAssertNotNil(x.grad)
+        x.zeroGrad()
+    }
+
     func testDeepGraphDoesNotOverflowTheStack() throws {
         var y = try Tensor([1]).requiringGrad()
         let x = y
