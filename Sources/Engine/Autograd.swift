@@ -99,17 +99,38 @@ extension Tensor {
 
 /// ∂y/∂x for each x in `wrt` (the gradient of the sum of y's elements, or of ⟨seed, y⟩).
 /// With `createGraph: true` the results are themselves in the graph, so they can be
-/// differentiated again (second and higher order). An x that y does not depend on gets zeros.
-public func grad(of y: Tensor, wrt xs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false) throws -> [Tensor] {
-    for (i, x) in xs.enumerated() where x.node == nil {
-        throw EngineError.notDifferentiable(op: "grad", message: "argument \(i) of wrt (shape \(x.shape)) does not require a gradient: make it with requiringGrad() before computing y")
+/// differentiated again (second and higher order).
+///
+/// An x that y does not reach through the recorded graph is an error, as in PyTorch: that is
+/// what happens when y is built from a gradient computed without `createGraph: true` (a
+/// constant), and zeros would hide the mistake. `allowUnused: true` asks for zeros instead.
+public func grad(of y: Tensor, wrt xs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false, allowUnused: Bool = false) throws -> [Tensor] {
+    let nodes = try xs.enumerated().map { i, x in
+        guard let node = x.node else {
+            throw EngineError.notDifferentiable(op: "grad", message: "argument \(i) of wrt (shape \(x.shape)) does not require a gradient: make it with requiringGrad() before computing y")
+        }
+        return node
     }
-    guard y.node != nil else {
-        return try xs.map { try Tensor.zeros($0.shape) }
+    let targets = Set(nodes.map(ObjectIdentifier.init))
+    let grads = y.node == nil ? GradientMap() : try y.propagate(seed: seed, targets: targets, createGraph: createGraph, op: "grad")
+    return try zip(xs, nodes).enumerated().map { i, pair in
+        if let g = grads[ObjectIdentifier(pair.1)] { return g }
+        guard allowUnused else { throw unusedInGraph(argument: i, of: xs.count, valueHasGraph: y.node != nil) }
+        return try Tensor.zeros(pair.0.shape)
     }
-    let targets = Set(xs.compactMap { $0.node.map(ObjectIdentifier.init) })
-    let grads = try y.propagate(seed: seed, targets: targets, createGraph: createGraph, op: "grad")
-    return try xs.map { x in try grads[ObjectIdentifier(x.node!)] ?? Tensor.zeros(x.shape) }
+}
+
+/// PyTorch's "One of the differentiated Tensors appears to not have been used in the graph",
+/// saying which argument and the usual cause.
+func unusedInGraph(argument: Int, of count: Int, valueHasGraph: Bool) -> EngineError {
+    let which = count == 1 ? "the tensor given as wrt" : "wrt argument \(argument)"
+    let what = valueHasGraph ? "the value was not computed from \(which) through the recorded graph"
+        : "the value has no recorded graph, so it does not depend on \(which)"
+    return .notDifferentiable(op: "grad", message: """
+        \(what) (PyTorch: "One of the differentiated Tensors appears to not have been used in the graph"). \
+        A gradient computed without createGraph: true is a constant: compute it with createGraph: true to differentiate \
+        it again, or pass allowUnused: true for zeros
+        """)
 }
 
 /// Gradients by node, with the nodes themselves so leaves can be found.

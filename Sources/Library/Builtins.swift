@@ -152,15 +152,19 @@ private let coreBuiltins: [Builtin] = [
     Builtin("grad", [.labelled("of", name: "y", .tensor, "the value to differentiate (its elements are summed)"),
                      .labelled("wrt", name: "x", .either(.tensor, .list(.tensor)), "a tensor, or an array of tensors, that y depends on"),
                      .labelled("createGraph", .bool, default: false, "record the gradient's own graph, so it can be differentiated again"),
-                     .labelled("seed", .tensor, default: nil, "∂L/∂y to start from, shaped like y (default: ones)")],
+                     .labelled("seed", .tensor, default: nil, "∂L/∂y to start from, shaped like y (default: ones)"),
+                     .labelled("allowUnused", .bool, default: false, "zeros for an x that y does not depend on (otherwise an error, as in PyTorch)")],
             returns: "Tensor or [Tensor]", .autograd,
-            "∂y/∂x (of the sum of y's elements). With createGraph: true the result can be differentiated again, as the WGAN-GP penalty needs.",
+            """
+            ∂y/∂x (of the sum of y's elements). With createGraph: true the result can be differentiated again, as the WGAN-GP penalty needs; \
+            without it the gradient is a constant, and the gradient of anything built from it is an error.
+            """,
             example: "let x = tensor([1, 2]).requiringGrad(); grad(of: (x * x).sum(), wrt: x)") { args, _ in
-        let (y, create, seed) = (args.tensor("of"), args.bool("createGraph"), args.optionalTensor("seed"))
+        let (y, create, seed, allowUnused) = (args.tensor("of"), args.bool("createGraph"), args.optionalTensor("seed"), args.bool("allowUnused"))
         if let x = args.optionalTensor("wrt") {
-            return .tensor(try Engine.grad(of: y, wrt: [x], seed: seed, createGraph: create)[0])
+            return .tensor(try Engine.grad(of: y, wrt: [x], seed: seed, createGraph: create, allowUnused: allowUnused)[0])
         }
-        return .array(try Engine.grad(of: y, wrt: args.tensors("wrt"), seed: seed, createGraph: create).map { .tensor($0) })
+        return .array(try Engine.grad(of: y, wrt: args.tensors("wrt"), seed: seed, createGraph: create, allowUnused: allowUnused).map { .tensor($0) })
     },
 
     // MARK: Normalizations

@@ -1,5 +1,7 @@
 /// A lesson: a Markdown file whose fenced `swift` code blocks are the cells. It renders on any
 /// Markdown viewer and diffs cleanly; the prose between cells is shown before each cell.
+/// A block opened with ```` ```swift error ```` is a cell that shows a mistake on purpose: it
+/// must end in an error (which is shown), and running it without one is a failure.
 public struct Lesson: Sendable {
     public struct Cell: Sendable {
         /// The Markdown before this cell (since the previous one).
@@ -7,6 +9,8 @@ public struct Lesson: Sendable {
         public var code: String
         /// The file line of the cell's first line of code.
         public var line: Int
+        /// Marked `swift error`: the cell shows an error on purpose.
+        public var expectsError = false
     }
 
     public let path: String
@@ -24,19 +28,22 @@ public struct Lesson: Sendable {
         var inCell = false
         var code: [String] = []
         var codeLine = 0
+        var expectsError = false
         var fence = ""
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if inCell {
                 if trimmed == fence {
-                    cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .newlines), code: code.joined(separator: "\n"), line: codeLine))
+                    cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .newlines), code: code.joined(separator: "\n"),
+                                      line: codeLine, expectsError: expectsError))
                     prose = []
                     inCell = false
                 } else {
                     code.append(String(line))
                 }
-            } else if trimmed.hasPrefix("```") && ["swift", "normlab"].contains(trimmed.drop { $0 == "`" }.trimmingCharacters(in: .whitespaces)) {
+            } else if let marksError = Lesson.opensCell(trimmed) {
                 fence = String(trimmed.prefix { $0 == "`" })
+                expectsError = marksError
                 inCell = true
                 code = []
                 codeLine = index + 2
@@ -47,6 +54,19 @@ public struct Lesson: Sendable {
         self.cells = cells
         self.epilogue = prose.joined(separator: "\n").trimmingCharacters(in: .newlines)
         self.title = text.split(separator: "\n").first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? path
+    }
+
+    /// For a fence that opens a cell (```` ```swift ````, ```` ```swift error ````), whether it
+    /// marks an error on purpose; nil for any other line.
+    static func opensCell(_ line: String) -> Bool? {
+        guard line.hasPrefix("```") else { return nil }
+        let words = line.drop { $0 == "`" }.split(separator: " ")
+        guard let language = words.first, language == "swift" || language == "normlab" else { return nil }
+        switch words.dropFirst() {
+        case []: return false
+        case ["error"]: return true
+        default: return nil
+        }
     }
 }
 

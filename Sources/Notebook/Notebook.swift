@@ -91,7 +91,16 @@ public final class Notebook {
         write(cell.code.split(separator: "\n", omittingEmptySubsequences: false).map { (color ? "\u{1B}[36m" : "") + "  " + $0 + (color ? "\u{1B}[0m" : "") }.joined(separator: "\n"))
         write(header(""))
         position += 1
-        return execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line)
+        let outcome = execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line)
+        guard cell.expectsError else { return outcome }
+        switch outcome {
+        case .failed: return .ok   // the error this cell shows on purpose
+        case .interrupted: return .interrupted
+        case .ok:
+            let why = "cell \(position) is marked `swift error` to show an error, but it ran without one"
+            write("error: " + why)
+            return .failed(why)
+        }
     }
 
     /// Runs every remaining cell, stopping at the first that fails.

@@ -185,9 +185,30 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(try grad(of: (x * x.detached()).sum(), wrt: [x])[0].scalars, [1, 2])
     }
 
-    func testUnusedInputGetsZeros() throws {
+    func testAnUnusedInputIsAnErrorUnlessZerosAreAskedFor() throws {
         let x = try Tensor([1, 2]).requiringGrad(), unused = try Tensor([5]).requiringGrad()
-        XCTAssertEqual(try grad(of: x.sum(), wrt: [x, unused])[1].scalars, [0])
+        XCTAssertThrowsError(try grad(of: x.sum(), wrt: [x, unused])) {
+            XCTAssertTrue("\($0)".hasPrefix("grad: the value was not computed from wrt argument 1 through the recorded graph"), "\($0)")
+        }
+        XCTAssertEqual(try grad(of: x.sum(), wrt: [x, unused], allowUnused: true)[1].scalars, [0])
+    }
+
+    /// Issue 17, item 3: a gradient computed without createGraph is a constant, so the gradient
+    /// of something built from it does not exist. PyTorch raises; so does grad, naming the cause.
+    func testTheGradientOfAGradientWithoutCreateGraphIsAnError() throws {
+        let x = try Tensor([1, 2]).requiringGrad()
+        let g1 = try grad(of: (x * x * x).sum(), wrt: [x])[0]
+        XCTAssertThrowsError(try grad(of: g1.sum(), wrt: [x])) {
+            let message = "\($0)"
+            XCTAssertTrue(message.hasPrefix("grad: the value has no recorded graph, so it does not depend on the tensor given as wrt"), message)
+            XCTAssertTrue(message.contains("One of the differentiated Tensors appears to not have been used in the graph"), message)
+            XCTAssertTrue(message.contains("createGraph: true"), message)
+            XCTAssertTrue(message.contains("allowUnused: true"), message)
+        }
+        XCTAssertEqual(try grad(of: g1.sum(), wrt: [x], allowUnused: true)[0].scalars, [0, 0])
+        // With createGraph the second derivative exists: d²/dx² Σx³ = 6x.
+        let g2 = try grad(of: (x * x * x).sum(), wrt: [x], createGraph: true)[0]
+        XCTAssertEqual(try grad(of: g2.sum(), wrt: [x])[0].scalars, [6, 12])
     }
 
     func testGradientWithRespectToAnIntermediate() throws {

@@ -145,6 +145,19 @@ final class ArgumentCheckingTests: XCTestCase {
         XCTAssertEqual(message("zeros(2, 3).transposed(0, 5)").message, "transposed: takes no arguments without a label, got 2")
     }
 
+    /// Issue 17, item 3: the gradient of a gradient computed without createGraph is an error,
+    /// as in PyTorch, not zeros; zeros only when asked for.
+    func testGradOfAValueWithoutAGraphIsAnError() throws {
+        let setup = "let x = tensor([1, 2]).requiringGrad()\nlet g1 = grad(of: (x*x*x).sum(), wrt: x)\n"
+        let error = message(setup + "grad(of: g1.sum(), wrt: x)").message
+        XCTAssertTrue(error.hasPrefix("grad: the value has no recorded graph, so it does not depend on the tensor given as wrt"), error)
+        XCTAssertTrue(error.contains("compute it with createGraph: true"), error)
+        var shown: [String] = []
+        try Session(output: { shown.append($0) }).run(setup + "grad(of: g1.sum(), wrt: x, allowUnused: true)\n"
+                                                       + "grad(of: grad(of: (x*x*x).sum(), wrt: x, createGraph: true).sum(), wrt: x)")
+        XCTAssertEqual(shown, ["[0. 0.]", "[ 6. 12.]"])
+    }
+
     func testEachMistakeNamesTheBuiltinAndTheParameter() {
         XCTAssertEqual(message("conv2d(ones(1, 1, 3, 3), ones(1, 1, 3, 3), strid: 2)").message, "conv2d: no parameter labelled 'strid:'")
         XCTAssertEqual(message("conv2d(ones(1, 1, 3, 3), ones(1, 1, 3, 3), strid: 2)").hint, "did you mean 'stride:'?")
@@ -165,7 +178,7 @@ final class ArgumentCheckingTests: XCTestCase {
     /// The signature help shows is the one calls are checked against: every label it accepts.
     func testSignaturesShowEveryAcceptedLabel() {
         let session = Session(output: { _ in })
-        XCTAssertTrue(session.help("grad").hasPrefix("grad(of y: Tensor, wrt x: Tensor or [Tensor], createGraph: Bool = false, seed: Tensor? = nil)"))
+        XCTAssertTrue(session.help("grad").hasPrefix("grad(of y: Tensor, wrt x: Tensor or [Tensor], createGraph: Bool = false, seed: Tensor? = nil, allowUnused: Bool = false)"))
         XCTAssertTrue(session.help("power_iteration").contains("order: \"classic\" or \"parametrization\" = \"classic\""))
         XCTAssertTrue(session.help("conv_transpose2d").contains("outputPadding: Int = 0"))
         XCTAssertTrue(session.help("conv_transpose2d").contains("(also accepted: output_padding:)"))

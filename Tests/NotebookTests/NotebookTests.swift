@@ -78,6 +78,25 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(notebook.lesson?.cells[notebook.position].code, "show(ones(3, 8, 8))")
     }
 
+    /// A cell marked `swift error` shows a mistake on purpose: its error is shown and the lesson
+    /// goes on; if it runs without an error, that is the failure.
+    func testACellMarkedErrorMustFail() throws {
+        let text = "# E\n\n```swift error\nlet a = 1\na + zz\n```\n\n```swift\nprint(a)\n```\n"
+        let lesson = Lesson(path: "e.md", text: text)
+        XCTAssertEqual(lesson.cells.map(\.expectsError), [true, false])
+        var written: [String] = []
+        let notebook = Notebook(session: Session(output: { _ in }), write: { written.append($0) })
+        let file = directory.appendingPathComponent("e.md")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        try notebook.load(file.path)
+        XCTAssertEqual(notebook.runRest(), .ok)
+        XCTAssertTrue(written.contains { $0.hasPrefix("error: 'zz' is not defined") }, "\(written)")
+        try text.replacingOccurrences(of: "a + zz", with: "a + 1").write(to: file, atomically: true, encoding: .utf8)
+        try notebook.load(file.path)
+        XCTAssertEqual(notebook.runRest(), .failed("cell 1 is marked `swift error` to show an error, but it ran without one"))
+        XCTAssertNil(Lesson.opensCell("```swift errors"), "only `error` marks a cell")
+    }
+
     func testSteppingChecksAndErrorLocations() throws {
         var screen: [String] = []
         let notebook = Notebook(session: Session(output: { screen.append($0) }), write: { screen.append($0) })
