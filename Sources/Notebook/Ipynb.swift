@@ -16,11 +16,13 @@ public struct NotebookDocument {
     public init() {}
 
     /// A lesson as an unexecuted notebook: each cell's prose as a Markdown cell, its code as a
-    /// code cell, the prose after the last cell as a last Markdown cell.
+    /// code cell, the prose after the last cell as a last Markdown cell. A cell that shows an
+    /// error on purpose (`swift error`) carries Jupyter's "raises-exception" tag, so running
+    /// the notebook goes on past it.
     public init(lesson: Lesson) {
         for cell in lesson.cells {
             markdown(cell.prose)
-            code(cell.code)
+            code(cell.code, tags: cell.expectsError ? ["raises-exception"] : [])
         }
         markdown(lesson.epilogue)
     }
@@ -32,8 +34,9 @@ public struct NotebookDocument {
     }
 
     /// Adds a code cell; without an execution count it has not run.
-    public mutating func code(_ source: String, executionCount: Int? = nil, outputs: [[String: Any]] = []) {
-        cells.append(["cell_type": "code", "execution_count": executionCount.map { $0 as Any } ?? NSNull(), "metadata": [String: Any](),
+    public mutating func code(_ source: String, executionCount: Int? = nil, outputs: [[String: Any]] = [], tags: [String] = []) {
+        let metadata: [String: Any] = tags.isEmpty ? [:] : ["tags": tags]
+        cells.append(["cell_type": "code", "execution_count": executionCount.map { $0 as Any } ?? NSNull(), "metadata": metadata,
                       "source": NotebookDocument.lines(source), "outputs": outputs])
     }
 

@@ -95,6 +95,10 @@ final class NotebookTests: XCTestCase {
         try notebook.load(file.path)
         XCTAssertEqual(notebook.runRest(), .failed("cell 1 is marked `swift error` to show an error, but it ran without one"))
         XCTAssertNil(Lesson.opensCell("```swift errors"), "only `error` marks a cell")
+        // As a notebook the cell carries Jupyter's tag for an expected error, so running it goes on.
+        let json = try JSONSerialization.jsonObject(with: NotebookDocument(lesson: lesson).data()) as? [String: Any]
+        let code = (json?["cells"] as? [[String: Any]] ?? []).filter { $0["cell_type"] as? String == "code" }
+        XCTAssertEqual(code.map { ($0["metadata"] as? [String: Any])?["tags"] as? [String] }, [["raises-exception"], nil])
     }
 
     func testSteppingChecksAndErrorLocations() throws {

@@ -1,6 +1,7 @@
 """Executes notebooks made by `normlab notebook` with nbclient against the Normlab kernel and
-checks them: no cell errs, every cell that checks a claim shows its check mark, and every cell
-that draws sends its pictures as PNG. Writes the executed notebooks to OUTDIR.
+checks them: no cell errs (but one tagged raises-exception, a lesson's `swift error` cell, must),
+every cell that checks a claim shows its check mark, and every cell that draws sends its
+pictures as PNG. Writes the executed notebooks to OUTDIR.
 
 Usage: lessons.py OUTDIR NOTEBOOK... (JUPYTER_PATH must point at a folder holding
 kernels/normlab)."""
@@ -26,7 +27,10 @@ for path in notebooks:
     for number, cell in enumerate(code, 1):
         where = f"{name} cell {number} ({cell.source.splitlines()[0] if cell.source else ''})"
         errors = [o for o in cell.outputs if o.output_type == "error"]
-        if errors:
+        if "raises-exception" in cell.metadata.get("tags", []):
+            if not errors:
+                failures.append(f"{where}: shows an error on purpose, but ran without one")
+        elif errors:
             failures.append(f"{where}: {errors[0].ename}: {errors[0].evalue}")
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
         if "check(" in cell.source and "\u2713" not in text:
