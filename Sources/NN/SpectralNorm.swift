@@ -46,7 +46,8 @@ public func powerIteration(_ w: Tensor, iterations: Int, u: Tensor? = nil, v: Te
 
 /// A layer used as W / σ̂, whatever layer it wraps: code that reads σ̂ needs no wrapped type.
 public protocol SpectrallyNormalized: WeightedLayer {
-    /// σ̂ of the last call.
+    /// σ̂ = uᵀ·mat(W)·v from the stored u, v and the current W: the σ̂ of the last call
+    /// (unless W has changed since), and what the next evaluation-mode call divides by.
     var sigma: Float { get }
 }
 
@@ -55,7 +56,8 @@ public protocol SpectrallyNormalized: WeightedLayer {
 /// Like the reference implementations, u persists between calls (a buffer, saved in
 /// checkpoints) and each training-mode call runs `powerIterations` steps (one by default)
 /// from it; evaluation runs none and reuses u and v. u and v are constants for autograd, so
-/// the gradient flows through W only. `sigma` is the σ̂ of the last call.
+/// the gradient flows through W only. `sigma` is σ̂ from the stored u and v, so it holds after a
+/// checkpoint is loaded as well as after a call.
 public final class SpectralNorm<Wrapped: WeightedLayer>: SpectrallyNormalized, TrainingModeAware {
     public let layer: Wrapped
     public let u: Buffer
@@ -64,7 +66,6 @@ public final class SpectralNorm<Wrapped: WeightedLayer>: SpectrallyNormalized, T
     public let order: PowerIterationOrder
     public let eps: Float
     public var isTraining = true
-    public private(set) var sigma: Float = .nan
 
     /// `warmup` extra iterations run once now (PyTorch's parametrization runs 15).
     public init(_ layer: Wrapped, powerIterations: Int = 1, warmup: Int = 0, order: PowerIterationOrder = .classic,
@@ -80,6 +81,10 @@ public final class SpectralNorm<Wrapped: WeightedLayer>: SpectrallyNormalized, T
     }
 
     public var weight: Parameter { layer.weight }
+
+    public var sigma: Float {
+        (try? noGrad { try (u.value * matmul(layer.weightMatrix(layer.weight.value), v.value)).sum().item() }) ?? .nan
+    }
 
     /// The names of torch.nn.utils.spectral_norm, which re-registers the wrapped layer's weight
     /// last: `bias`, `weight_orig`, `weight_u`, `weight_v`.
@@ -97,9 +102,7 @@ public final class SpectralNorm<Wrapped: WeightedLayer>: SpectrallyNormalized, T
             }
             (u.value, v.value) = (step.u, step.v)
         }
-        let sigmaHat = try (u.value * matmul(matrix, v.value)).sum()
-        sigma = try sigmaHat.item()
-        return try w / sigmaHat
+        return try w / (u.value * matmul(matrix, v.value)).sum()
     }
 
     public func forward(_ x: Tensor, weight _: Tensor) throws -> Tensor {

@@ -55,6 +55,18 @@ final class StudyCheckpointTests: ScratchDirectoryTestCase {
         XCTAssertEqual(config["images"] as? Int, 12)
     }
 
+    /// σ̂ comes from the stored u and v: a critic read from a checkpoint has its σ̂ and its
+    /// Lipschitz bound before it runs (the report measured NaN for a PyTorch-trained run).
+    func testSigmasAreKnownRightAfterResume() throws {
+        let (trainer, _) = try trained(.sn)
+        let resumed = try Trainer(config(.sn, "other"), data: faces())
+        try resumed.resume(from: trainer.checkpointPath)
+        XCTAssertEqual(resumed.critic.sigmas, trainer.critic.sigmas)
+        XCTAssertEqual(resumed.critic.sigmas, trainer.log.last?.sigmas, "the logged σ̂ of the last iteration")
+        XCTAssertEqual(try resumed.critic.layerSigmas(), try trainer.critic.layerSigmas())
+        XCTAssertTrue(try resumed.critic.layerSigmas().allSatisfy(\.isFinite))
+    }
+
     // MARK: Item 5: every field checked
 
     func testForgedMetadataIsRefusedWithAMessage() throws {
