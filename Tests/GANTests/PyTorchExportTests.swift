@@ -194,7 +194,10 @@ final class PyTorchExportTests: ScratchDirectoryTestCase {
         let arguments = ["--resume", start.checkpointPath, "--data", path("faces"), "--iterations", "3"]
         _ = try runProgram(python, [path(PyTorchExport.fileName)] + arguments + ["--out", path("one")])
         let launcher = FileManager.default.isExecutableFile(atPath: torchrun) ? [torchrun] : [python, "-m", "torch.distributed.run"]
-        _ = try runProgram(launcher[0], Array(launcher.dropFirst()) + ["--nproc_per_node", "2", path(PyTorchExport.fileName)] + arguments + ["--out", path("two")])
+        // --standalone: a rendezvous on a free local port; gloo on the loopback interface, not on
+        // whatever the host name resolves to (CI machines name themselves freely).
+        _ = try runProgram(launcher[0], Array(launcher.dropFirst()) + ["--standalone", "--nproc_per_node", "2", path(PyTorchExport.fileName)] + arguments + ["--out", path("two")],
+                           environment: ["GLOO_SOCKET_IFNAME": "lo"])
         let one = try SafeTensors.load(from: path("one/checkpoint.safetensors")), two = try SafeTensors.load(from: path("two/checkpoint.safetensors"))
         XCTAssertEqual(Set(one.tensors.keys), Set(two.tensors.keys))
         var largest = (0.0, "")

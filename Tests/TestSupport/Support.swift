@@ -179,20 +179,28 @@ public func findPython(importing module: String = "numpy") -> String? {
     return nil
 }
 
-/// Runs a program and returns its standard output; throws if it exits non-zero.
+/// Runs a program (with `environment` added to this process's) and returns its standard output;
+/// throws with its standard error if it exits non-zero.
 @discardableResult
-public func runProgram(_ program: String, _ arguments: [String]) throws -> String {
+public func runProgram(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
-    let out = Pipe(), err = Pipe()
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    // Standard error goes to a file: a chatty program (torchrun) must not fill a pipe that
+    // nobody reads while this reads standard output to its end.
+    let errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-stderr-\(UUID().uuidString)")
+    guard FileManager.default.createFile(atPath: errorURL.path, contents: nil) else { throw TestDataError("cannot create \(errorURL.path)") }
+    defer { try? FileManager.default.removeItem(at: errorURL) }
+    let out = Pipe(), err = try FileHandle(forWritingTo: errorURL)
     process.standardOutput = out
     process.standardError = err
     try process.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try? err.close()
     guard process.terminationStatus == 0 else {
+        let errors = (try? Data(contentsOf: errorURL)) ?? Data()
         throw TestDataError("\(program) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
     }
     return String(decoding: data, as: UTF8.self)

@@ -420,6 +420,7 @@ def train(args):
             if iteration % config["checkpoint_every"] == 0 or iteration == args.iterations:
                 save_checkpoint(args, config, iteration, *models, optimizers, log, latents, per_epoch)
     if distributed:
+        dist.barrier()                                   # no process leaves while rank 0 still writes
         dist.destroy_process_group()
 
 
