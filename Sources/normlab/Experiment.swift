@@ -18,7 +18,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "synth (synthetic faces, no download) or a CelebA directory or image folder.") var data = "synth"
     @Option(help: "Synthetic faces to make, or the most images to use from a folder.") var count = 10000
     @Option(help: "Image size: 16, 32, 64 or 128.") var size = 32
-    @Option(help: "Epochs to measure and show, comma-separated; training stops at the last.") var epochs = "1,2,4,8"
+    @Option(help: "Epochs to measure and show, comma-separated; training stops at the last (default: 1,2,4,8; with --tiny 1,2).") var epochs: String?
     @Option(help: "Seeds, comma-separated: each variant is trained once per seed.") var seeds = "0"
     @Option(help: "Variants, comma-separated.") var variants = "plain,sn,adain,sn+adain"
     @Option(help: "Batch size.") var batch = 64
@@ -43,11 +43,13 @@ struct ExperimentCommand: ParsableCommand {
             guard let s = UInt64(text) else { throw ValidationError("--seeds takes whole numbers separated by commas, got '\(text)'") }
             return s
         }
-        if !tiny {
+        if let epochs {
             config.epochs = try epochs.split(separator: ",").map { text in
                 guard let e = Int(text), e >= 1 else { throw ValidationError("--epochs takes numbers ≥ 1 separated by commas, got '\(text)'") }
                 return e
             }
+        }
+        if !tiny {
             (config.training.resolution, config.training.batchSize) = (size, batch)
             (config.training.generatorWidth, config.training.criticWidth, config.evaluationSamples) = (generatorWidth, criticWidth, samples)
         }
