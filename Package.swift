@@ -111,8 +111,8 @@ let package = Package(
         .testTarget(name: "PreviewTests", dependencies: ["Preview", "TestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport", "CZlib"]),
-        .testTarget(name: "LibraryTests", dependencies: ["Library", "Script", "GAN", "NN", "TestSupport"]),
-        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library"]),
+        .testTarget(name: "LibraryTests", dependencies: ["Library", "Script", "GAN", "NN", "TestSupport", "Engine", "Preview"]),
+        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library", "Engine", "Preview"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.
         .testTarget(name: "REPLTests", dependencies: ["normlab"]),
         // Messages and signatures against fixed vectors; the kernel under jupyter_client and

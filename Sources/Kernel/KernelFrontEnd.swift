@@ -18,6 +18,8 @@ final class KernelFrontEnd: FrontEnd, @unchecked Sendable {
     var bars: [DisplayID: Bar] = [:]
     /// At most this often a progress display is redrawn (each redraw is a message).
     let interval: UInt64 = 250_000_000
+    /// A progress line fits the width of a notebook's output area, so that it does not wrap.
+    static let barWidth = 100
 
     struct Bar {
         var latest: ProgressBar
@@ -52,7 +54,7 @@ final class KernelFrontEnd: FrontEnd, @unchecked Sendable {
         if due { (state.sentAt, state.sent) = (now, true) }
         bars[display] = state
         lock.unlock()
-        if due { send(["text/plain": bar.line()], display: display) }
+        if due { send(KernelFrontEnd.data(bar), display: display) }
     }
 
     func finish(_ display: DisplayID) {
@@ -60,7 +62,16 @@ final class KernelFrontEnd: FrontEnd, @unchecked Sendable {
         let state = bars.removeValue(forKey: display)
         lock.unlock()
         // The last state, which the interval may have held back.
-        if let state { send(["text/plain": state.latest.line()], display: display) }
+        if let state { send(KernelFrontEnd.data(state.latest), display: display) }
+    }
+
+    /// A progress display: the browser's own bar beside the numbers (HTML, which wraps as the
+    /// output area is wide), and tqdm's line for front ends that show text only.
+    static func data(_ bar: ProgressBar) -> JSONObject {
+        let text = bar.line(bar: false).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+        let html = "<progress value=\"\(bar.fraction)\" max=\"1\" style=\"width: 16em; vertical-align: middle\"></progress> <code>\(text)</code>"
+        return ["text/plain": bar.line(width: barWidth), "text/html": html]
     }
 
     /// `display_data` the first time a display is shown, `update_display_data` after.

@@ -25,11 +25,14 @@ public struct ProgressBar: Sendable {
     /// Items per second so far; nil before the first is done.
     public var rate: Double? { done > 0 && elapsed > 0 ? Double(done) / elapsed : nil }
 
+    /// The fraction done, 0…1.
+    public var fraction: Double { total > 0 ? min(1, max(0, Double(done) / Double(total))) : 0 }
+
     /// The line, at most `width` characters when a width is given. What does not fit goes in
     /// this order: the bar shrinks and then goes, then the rate, the time spent and the label;
     /// the counts, the time left and the values stay (cut only when nothing else is left).
-    public func line(width: Int? = nil) -> String {
-        let fraction = total > 0 ? min(1, max(0, Double(done) / Double(total))) : 0
+    /// Without `bar`, the line leaves the bar out, for a front end that draws its own.
+    public func line(width: Int? = nil, bar showBar: Bool = true) -> String {
         let percent = "\(Int(fraction * 100))%"
         let counts = total > 0 ? "\(done)/\(total)" : "\(done)"
         let left = rate.map { total > 0 ? clock(Double(max(0, total - done)) / $0) : "?" } ?? "?"
@@ -42,9 +45,9 @@ public struct ProgressBar: Sendable {
             guard let bar else { return "\(head) \(counts) \(tail)" }
             return "\(head)|\(blocks(fraction, width: bar))| \(counts) \(tail)"
         }
-        guard let width else { return layout(bar: 20) }
+        guard let width else { return layout(bar: showBar ? 20 : nil) }
         let room = width - layout(bar: 0).count
-        if room >= 6 { return layout(bar: min(room, 50)) }
+        if showBar && room >= 6 { return layout(bar: min(room, 50)) }
         let shorter = [layout(bar: nil), layout(bar: nil, rate: false), layout(bar: nil, rate: false, elapsed: false),
                        layout(bar: nil, rate: false, elapsed: false, label: false)]
         return shorter.first { $0.count <= width } ?? String(shorter[shorter.count - 1].prefix(max(0, width)))

@@ -73,6 +73,8 @@ try:
     assert firsts[0]["transient"]["display_id"] == updates[0]["transient"]["display_id"], (firsts, updates)
     bars = [d for d in of(outputs, "display_data") + of(outputs, "update_display_data") if "image/png" not in d["data"]]
     assert bars and bars[-1]["data"]["text/plain"].startswith("train 8gaussians: 100%|"), bars
+    assert all(len(b["data"]["text/plain"]) <= 100 for b in bars), "a text bar fits a notebook's width"
+    assert bars[-1]["data"]["text/html"].startswith('<progress value="1.0" max="1"'), bars[-1]
     ok("update_display_data: the live chart and the progress bar")
 
     reply, outputs = run(kc, "zeros(2) + zeros(3)")
