@@ -11,14 +11,16 @@ import Darwin
 
 /// `text` safe to print inside a message: control characters (which could move the cursor,
 /// recolour or clear a terminal, or fake a new line) and the invisible bidirectional overrides
-/// are written as Swift escapes (`\u{1B}`, `\n`), everything else as it is.
-public func printable(_ text: String) -> String {
+/// are written as Swift escapes (`\u{1B}`, `\n`); everything else, a tab too, as it is. A
+/// whole message whose lines are its own keeps its line breaks with `keepingNewlines`.
+public func printable(_ text: String, keepingNewlines: Bool = false) -> String {
     var out = ""
     for scalar in text.unicodeScalars {
         switch scalar {
+        case "\n" where keepingNewlines: out += "\n"
         case "\n": out += "\\n"
-        case "\t": out += "\\t"
         case "\r": out += "\\r"
+        case "\t": out += "\t"
         case _ where scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
             || (0x2066...0x2069).contains(scalar.value):
             out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
@@ -230,7 +232,7 @@ extension FileError {
 }
 
 /// An error as the user should read it: file errors from Foundation in plain words, the rest
-/// as they describe themselves.
+/// as they describe themselves, with no control character left to reach the terminal.
 public func describe(_ error: any Error) -> String {
-    FileError(error)?.description ?? "\(error)"
+    FileError(error)?.description ?? printable("\(error)", keepingNewlines: true)
 }

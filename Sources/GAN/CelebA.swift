@@ -23,12 +23,12 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         case let .malformed(path, line, reason): return "\(printable(path)):\(line): \(reason)"
         case .empty(let path): return "\(printable(path)): no PNG or JPEG images found"
         case let .unlisted(file, images, total, rows):
-            return "\(printable(file)) has no row for \(images.count) of the \(total) images (" + images.prefix(3).map(printable).joined(separator: ", ")
+            return "\(printable(file)) has no row for \(images.count) of the \(total) images (" + images.prefix(3).map { printable($0) }.joined(separator: ", ")
                 + (images.count > 3 ? ", …" : "") + "; it lists \(rows)): the attribute list and the images do not belong together "
                 + "(remove the list, or write the whole folder again)"
         case let .undecodable(path, report): return "\(printable(path)): no image could be decoded: \(report)"
         case let .notEmpty(path, others):
-            return "\(printable(path)) already holds files that save_faces did not write (" + others.prefix(3).map(printable).joined(separator: ", ")
+            return "\(printable(path)) already holds files that save_faces did not write (" + others.prefix(3).map { printable($0) }.joined(separator: ", ")
                 + (others.count > 3 ? ", …" : "") + "): choose an empty or new folder"
         }
     }
@@ -42,7 +42,7 @@ public enum CelebAFiles {
         for (number, line) in try lines(path) where !line.isEmpty {
             let fields = line.split(whereSeparator: \.isWhitespace)
             guard fields.count == 2, let split = Int(fields[1]), (0...2).contains(split) else {
-                throw DataError.malformed(path: path, line: number, reason: "expected 'name 0|1|2', found '\(line)'")
+                throw DataError.malformed(path: path, line: number, reason: "expected 'name 0|1|2', found '\(printable(line))'")
             }
             result[String(fields[0])] = split
         }

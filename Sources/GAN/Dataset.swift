@@ -142,7 +142,7 @@ public struct ImageDataset {
             let name = attribute.hasPrefix("!") ? String(attribute.dropFirst()) : attribute
             guard let table = attributeTable, let column = attributeNames.firstIndex(of: name) else {
                 throw DataError.malformed(path: attributeFile, line: 2,
-                                          reason: "no attribute '\(printable(name))'" + (attributeNames.isEmpty ? " (the file is missing)" : "; the attributes: " + attributeNames.map(printable).joined(separator: " ")))
+                                          reason: "no attribute '\(printable(name))'" + (attributeNames.isEmpty ? " (the file is missing)" : "; the attributes: " + attributeNames.map { printable($0) }.joined(separator: " ")))
             }
             let wanted = attribute.hasPrefix("!") ? -1 : 1
             files = files.filter { table[$0]?[column] == wanted }

@@ -118,9 +118,8 @@ public struct NDBBins {
     public init(real: Tensor, bins: Int = 50, iterations: Int = 20, seed: UInt64 = 0) throws {
         let x = try real.reshaped([real.shape[0], -1])
         let n = x.shape[0]
-        guard bins >= 2, n >= bins else {
-            throw EngineError.invalidArgument(op: "NDBBins", message: "needs at least \(max(bins, 2)) real images, got \(n)")
-        }
+        guard bins >= 2 else { throw EngineError.invalidArgument(op: "NDBBins", message: "needs at least 2 bins, got \(bins)") }
+        guard n >= bins else { throw EngineError.invalidArgument(op: "NDBBins", message: "needs at least \(bins) real images, got \(n)") }
         var rng = RandomGenerator(seed: seed)
         var order = Array(0..<n)
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }

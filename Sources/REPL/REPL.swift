@@ -92,7 +92,7 @@ public final class REPL {
         }),
         ("save", Command(usage: ":save FILE", doc: "save the session as Markdown, or as a Jupyter notebook (.ipynb)") { r, arg in
             guard !arg.isEmpty else { throw ScriptError(.runtime, ":save needs a file name, e.g. :save session.md or :save session.ipynb") }
-            try r.notebook.save(to: arg); r.say("Saved \(arg).")
+            try r.notebook.save(to: arg); r.say("Saved \(printable(arg)).")
         }),
         ("quit", Command(usage: ":quit", doc: "leave (also Ctrl-D)") { _, _ in throw Quit() }),
     ]

@@ -1,3 +1,5 @@
+import Engine
+
 /// A position in source text: 1-based line and column.
 public struct Location: Hashable, Sendable, CustomStringConvertible {
     public var line: Int
@@ -24,6 +26,8 @@ public struct ScriptError: Error, CustomStringConvertible, Equatable, Sendable {
     /// line numbers in a `│` gutter and a line of context before it, and a caret under the column.
     /// `source` starts at line `firstLine` of the file (a lesson's cell, a statement of piped input).
     public func rendered(source: String, file: String = "<input>", firstLine: Int = 1, color: Bool = false) -> String {
+        // A name or string inside the message (a file's, a dictionary key) must not drive the terminal.
+        let (message, hint, file) = (printable(message, keepingNewlines: true), hint.map { printable($0, keepingNewlines: true) }, printable(file))
         let label = kind == .check ? "check failed" : (kind == .interrupted ? "interrupted" : "error")
         let (red, bold, dim, reset) = color ? ("\u{1B}[31m", "\u{1B}[1m", "\u{1B}[2m", "\u{1B}[0m") : ("", "", "", "")
         var out = "\(bold)\(red)\(label)\(reset)\(bold): \(message)\(reset)"

@@ -95,7 +95,7 @@ struct Run: ParsableCommand {
             do {
                 try notebook.load(file)
             } catch {
-                failures.append("\(file): \(error)")
+                failures.append("\(printable(file)): \(describe(error))")
                 continue
             }
             let start = Date()

@@ -8,7 +8,8 @@ import TestSupport
 final class FileTests: ScratchDirectoryTestCase {
     func testControlCharactersInNamesAreEscaped() {
         XCTAssertEqual(printable("faces/\u{1B}[2J\u{1B}[31mx.png"), "faces/\\u{1B}[2J\\u{1B}[31mx.png")
-        XCTAssertEqual(printable("a\nb\tc\r\u{7F}\u{9B}"), "a\\nb\\tc\\r\\u{7F}\\u{9B}")
+        XCTAssertEqual(printable("a\nb\tc\r\u{7F}\u{9B}"), "a\\nb\tc\\r\\u{7F}\\u{9B}")
+        XCTAssertEqual(printable("line 1\nline 2 \u{1B}[2J", keepingNewlines: true), "line 1\nline 2 \\u{1B}[2J")
         XCTAssertEqual(printable("evil\u{202E}gnp.exe"), "evil\\u{202E}gnp.exe")
         XCTAssertEqual(printable("visages/été 😀.png"), "visages/été 😀.png")
         let error = FileError(path: "\u{1B}]0;pwned\u{07}.png", writing: false, reason: "no such file")

@@ -132,4 +132,13 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(output.contains("warning: skipped 1 of 2 files: 1 not a supported image (\\u{1B}[2Jbroken.png); all of them, with the reasons, in "), output)
         XCTAssertFalse(output.contains("\u{1B}"), "no raw escape reaches the terminal")
     }
+
+    // MARK: 18.13 names that would drive the terminal
+
+    /// A path typed (or pasted) with an escape sequence in it comes back escaped in the message.
+    func testEscapeSequencesInMessagesAreEscaped() throws {
+        let output = try survives("load_image(\"\u{1B}[2J\u{1B}]0;pwned\u{07}x.png\")")
+        let message = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("error:") })
+        XCTAssertEqual(message, "error: cannot read \\u{1B}[2J\\u{1B}]0;pwned\\u{7}x.png: no such file")
+    }
 }
