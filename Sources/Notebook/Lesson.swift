@@ -123,6 +123,66 @@ public func renderProse(_ markdown: String, width: Int, color: Bool) -> String {
     return out.joined(separator: "\n")
 }
 
+/// How many columns `text` takes on a terminal: its characters, less escape sequences.
+func visibleWidth<S: StringProtocol>(_ text: S) -> Int {
+    var width = 0, escaping = false
+    for c in text {
+        if c == "\u{1B}" { escaping = true; continue }
+        if escaping { if c.isLetter { escaping = false }; continue }
+        width += 1
+    }
+    return width
+}
+
+/// One line broken at spaces so that no piece is wider than `width` (a word longer than the
+/// width stays whole, on a piece of its own); the pieces after the first begin with
+/// `continuation` (none when it would take half the width). Escape codes take no width, and
+/// spaces inside a piece are kept (code keeps its alignment).
+public func wrapLine(_ line: String, width: Int, continuation: String) -> [String] {
+    let continuation = visibleWidth(continuation) * 2 <= width ? continuation : ""
+    var pieces: [String] = []
+    var rest = Substring(line)
+    var prefix = ""
+    while visibleWidth(prefix) + visibleWidth(rest) > width {
+        let available = width - visibleWidth(prefix)
+        let indentation = rest.prefix { $0 == " " }.count
+        // The last space at which the piece still fits, after the indentation; else the first
+        // space after it (the word before it is too long for any piece).
+        var cut: Substring.Index? = nil
+        var columns = 0, escaping = false
+        for i in rest.indices {
+            let c = rest[i]
+            if c == "\u{1B}" { escaping = true } else if escaping { if c.isLetter { escaping = false } } else {
+                if c == " " && columns > indentation && (columns <= available || cut == nil) { cut = i }
+                columns += 1
+                if columns > available && cut != nil { break }
+            }
+        }
+        guard let cut else { break }
+        let piece = rest[..<cut]
+        pieces.append(prefix + String(piece[..<(piece.lastIndex { $0 != " " }.map(piece.index(after:)) ?? piece.startIndex)]))
+        rest = rest[cut...].drop { $0 == " " }
+        prefix = continuation
+        if rest.isEmpty { return pieces }
+    }
+    return pieces + [prefix + rest]
+}
+
+/// Text for a terminal `width` wide, each line wrapped at words. A continuation lines up under
+/// the second column of a two-column line ("  conv2d      2-D convolution…" continues under
+/// "2-D"), else two columns in from the line's indentation.
+public func wrapText(_ text: String, width: Int) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [String] in
+        let indentation = line.prefix { $0 == " " }.count
+        var hanging = indentation + 2
+        if let gap = line.dropFirst(indentation).range(of: "  "), let next = line[gap.upperBound...].firstIndex(where: { $0 != " " }) {
+            let column = visibleWidth(line[..<next])
+            if column < width / 2 { hanging = column }
+        }
+        return wrapLine(String(line), width: width, continuation: String(repeating: " ", count: hanging))
+    }.joined(separator: "\n")
+}
+
 /// Words wrapped to `width` columns; continuation lines indented.
 func wrap(_ text: String, width: Int, indent: String = "") -> [String] {
     var lines: [String] = []

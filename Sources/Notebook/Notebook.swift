@@ -16,8 +16,6 @@ public final class Notebook {
     public var write: (String) -> Void
     public var width: Int
     public var color: Bool
-    /// For a projector: each cell starts on a cleared screen, like a slide.
-    public var presenting = false
 
     public struct Entry {
         public var prose: String?
@@ -77,19 +75,36 @@ public final class Notebook {
         position = index
     }
 
-    /// Shows the prose and code of the next cell, runs it, and moves on.
+    /// The next cell as it is shown before it runs: its prose, then its code between two rules,
+    /// wrapped at words to the width; nil at the end of the lesson.
+    public var nextCell: String? {
+        guard let lesson, position < lesson.cells.count else { return nil }
+        let cell = lesson.cells[position]
+        let (cyan, reset) = color ? ("\u{1B}[36m", "\u{1B}[0m") : ("", "")
+        let code = cell.code.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line in
+            wrapLine("  " + line, width: width, continuation: String(repeating: " ", count: 6 + line.prefix { $0 == " " }.count))
+        }
+        return (cell.prose.isEmpty ? "" : renderProse(cell.prose, width: width, color: color) + "\n\n")
+            + header("cell \(position + 1) of \(lesson.cells.count)") + "\n"
+            + code.map { cyan + $0 + reset }.joined(separator: "\n") + "\n" + header("")
+    }
+
+    /// What the end of the lesson says.
+    var ending: String {
+        guard let lesson else { return "" }
+        return lesson.epilogue.isEmpty ? "End of the lesson." : renderProse(lesson.epilogue, width: width, color: color)
+    }
+
+    /// Shows the prose and code of the next cell (unless `showing` is false: the front end has
+    /// shown it already), runs it, and moves on.
     @discardableResult
-    public func runNext() -> Outcome {
-        guard let lesson, position < lesson.cells.count else {
-            if let lesson { write(lesson.epilogue.isEmpty ? "End of the lesson." : renderProse(lesson.epilogue, width: width, color: color)) }
+    public func runNext(showing: Bool = true) -> Outcome {
+        guard let lesson, let shown = nextCell else {
+            if lesson != nil { write(ending) }
             return .ok
         }
+        if showing { write((position > 0 ? "\n" : "") + shown) }
         let cell = lesson.cells[position]
-        if presenting { write("\u{1B}[H\u{1B}[2J") }
-        if !cell.prose.isEmpty { write((position > 0 && !presenting ? "\n" : "") + renderProse(cell.prose, width: width, color: color) + "\n") }
-        write(header("cell \(position + 1) of \(lesson.cells.count)"))
-        write(cell.code.split(separator: "\n", omittingEmptySubsequences: false).map { (color ? "\u{1B}[36m" : "") + "  " + $0 + (color ? "\u{1B}[0m" : "") }.joined(separator: "\n"))
-        write(header(""))
         position += 1
         let outcome = execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line)
         guard cell.expectsError else { return outcome }
@@ -151,9 +166,10 @@ public final class Notebook {
         }.joined(separator: "\n")
     }
 
+    /// A rule as wide as the text (at most 72), with a label in it.
     func header(_ label: String) -> String {
-        let rule = String(repeating: "─", count: max(4, min(width, 72) - label.count - 4))
-        let text = label.isEmpty ? "──" + rule + "────" : "── \(label) " + rule
+        let text = label.isEmpty ? String(repeating: "─", count: min(width, 72))
+            : "── \(label) " + String(repeating: "─", count: max(4, min(width, 72) - label.count - 4))
         return color ? "\u{1B}[2m\(text)\u{1B}[0m" : text
     }
 

@@ -25,8 +25,17 @@ public final class REPL {
     var explainedContinuation = false
     var failed = false
 
-    public init(notebook: Notebook, reader: LineReader, interactive: Bool, strict: Bool) {
+    /// For a projector (`--present`): each cell a slide on a cleared screen, paged to fit, run
+    /// when a key says so.
+    let presenting: Bool
+    let pager: Pager
+
+    /// `presenter`: the pager that the session's and the notebook's output already go through
+    /// when presenting on a projector.
+    public init(notebook: Notebook, reader: LineReader, interactive: Bool, strict: Bool, presenter: Pager? = nil) {
         (self.notebook, self.reader, self.interactive, self.strict) = (notebook, reader, interactive, strict)
+        presenting = presenter != nil && interactive
+        pager = presenter ?? Pager(color: notebook.color)
     }
 
     var session: Session { notebook.session }
@@ -39,15 +48,15 @@ public final class REPL {
 
     static let commands: [(String, Command)] = [
         ("help", Command(usage: ":help [name]", doc: "this list, or help on a builtin or method (also: name?)") { r, arg in
-            r.say(arg.isEmpty ? r.commandHelp + "\n\n" + r.session.helpIndex : r.session.help(arg))
+            r.show(arg.isEmpty ? r.commandHelp + "\n\n" + r.session.helpIndex : r.session.help(arg))
         }),
-        ("next", Command(usage: ":next (or Enter)", doc: "show and run the next cell") { r, _ in r.outcome(r.notebook.runNext()) }),
+        ("next", Command(usage: ":next (or Enter)", doc: "show and run the next cell") { r, _ in r.runNextCell() }),
         ("prev", Command(usage: ":prev", doc: "run the previous cell again") { r, _ in
-            try r.notebook.go(to: max(0, r.notebook.position - 2)); r.outcome(r.notebook.runNext())
+            try r.notebook.go(to: max(0, r.notebook.position - 2)); r.runNextCell()
         }),
         ("goto", Command(usage: ":goto N", doc: "run cell N") { r, arg in
             guard let n = Int(arg) else { throw ScriptError(.runtime, ":goto needs a cell number", hint: ":cells lists them") }
-            try r.notebook.go(to: n - 1); r.outcome(r.notebook.runNext())
+            try r.notebook.go(to: n - 1); r.runNextCell()
         }),
         ("cells", Command(usage: ":cells", doc: "the lesson's cells, ▶ marks the next") { r, _ in r.say(r.notebook.outline) }),
         ("run", Command(usage: ":run", doc: "run the rest of the lesson") { r, _ in r.outcome(r.notebook.runRest()) }),
@@ -100,8 +109,10 @@ public final class REPL {
     struct Quit: Error {}
 
     var commandHelp: String {
-        "Commands:\n" + REPL.commands.map { "  " + $0.1.usage.padding(toLength: 26, withPad: " ", startingAt: 0) + $0.1.doc }.joined(separator: "\n")
-            + "\n\nAny other line runs in the session. Tab completes names and, after a dot, tensor methods; Ctrl-C stops a running cell."
+        let width = (REPL.commands.map(\.1.usage.count).max() ?? 0) + 2
+        return "Commands:\n" + REPL.commands.map { "  " + $0.1.usage.padding(toLength: width, withPad: " ", startingAt: 0) + $0.1.doc }.joined(separator: "\n")
+            + "\n\nAny other line runs in the session. Tab completes names, the labels of the call being written, members after a dot, "
+            + "and file paths in strings and after :load and :save; Ctrl-C stops a running cell."
     }
 
     var prompt: String {
@@ -112,6 +123,23 @@ public final class REPL {
 
     func say(_ text: String) { notebook.write(text) }
 
+    /// Text that may be long (help): on a terminal wrapped at words and paged.
+    func show(_ text: String) {
+        guard interactive else { return say(text) }
+        pager.page(pager.fit(text))
+    }
+
+    /// Shows and runs the next cell. On a projector it is a slide first: the screen cleared,
+    /// prose and code paged to fit, and the cell runs when Enter says so (q leaves it for later);
+    /// its output is paged below the slide.
+    func runNextCell() {
+        guard presenting, let slide = notebook.nextCell else { return outcome(notebook.runNext()) }
+        pager.clearScreen()
+        guard let onScreen = pager.page(pager.fit(slide), reserving: 1), pager.ask("Enter runs this cell, q leaves it for now") else { return }
+        pager.startOutput(below: onScreen)
+        outcome(notebook.runNext(showing: false))
+    }
+
     /// What errors call the input: a script's lines, or what was typed.
     var inputName: String { interactive ? "<input>" : "<stdin>" }
 
@@ -121,6 +149,8 @@ public final class REPL {
     /// Reads and runs lines until the input ends or `:quit`; the exit status.
     public func run() -> Int32 {
         while true {
+            // What was on the screen has been seen by the time a line is typed.
+            if presenting { pager.startOutput(below: 1) }
             let (line, cancelled) = reader.read(prompt: prompt)
             if cancelled { (pending, typed) = (PendingInput(), []); continue }
             guard var line else {
@@ -156,7 +186,7 @@ public final class REPL {
         if pending.isEmpty {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty {
-                if notebook.lesson != nil { outcome(notebook.runNext()) }
+                if notebook.lesson != nil { runNextCell() }
                 return
             }
             if trimmed.hasPrefix(":") {
@@ -171,9 +201,9 @@ public final class REPL {
                 return
             }
             if trimmed.hasSuffix("?") && trimmed.dropLast().allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) {
-                say(session.help(String(trimmed.dropLast()))); return
+                show(session.help(String(trimmed.dropLast()))); return
             }
-            if trimmed.hasPrefix("?") { say(session.help(String(trimmed.dropFirst()))); return }
+            if trimmed.hasPrefix("?") { show(session.help(String(trimmed.dropFirst()))); return }
             if ["exit", "quit", "exit()", "quit()"].contains(trimmed) && session.interpreter.variable(trimmed) == nil {
                 say("To leave, type :quit or press Ctrl-D."); return
             }

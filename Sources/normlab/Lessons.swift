@@ -12,17 +12,20 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
     let interactive = isatty(0) == 1
     let colorMode = interactive ? ColorMode.detect() : .ascii
     installInterruptHandler()
-    let session = Session(colorMode: colorMode, interrupt: sharedInterrupt)
+    // On a projector all text goes through a pager: wrapped at words, never in the middle of
+    // one as the terminal would, and a screenful at a time.
+    let presenter = present && interactive ? Pager(color: colorMode != .ascii) : nil
+    let output: (String) -> Void = presenter.map { pager in { pager.flow($0) } } ?? { print($0) }
+    let session = Session(colorMode: colorMode, interrupt: sharedInterrupt, output: output)
     let width = max(40, min(terminalColumns() - 2, present ? 72 : 96))
-    let notebook = Notebook(session: session, width: width, color: colorMode != .ascii)
-    notebook.presenting = present && interactive
+    let notebook = Notebook(session: session, width: width, color: colorMode != .ascii, write: output)
     let history = ProcessInfo.processInfo.environment["NORMLAB_HISTORY"]
         ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.normlab_history" } ?? ".normlab_history")
     var reader: LineReader = PlainReader()
     if interactive, let editing = EditLineReader(historyFile: history, complete: { completions(in: session, line: $0) }) {
         reader = editing
     }
-    let repl = REPL(notebook: notebook, reader: reader, interactive: interactive, strict: strict)
+    let repl = REPL(notebook: notebook, reader: reader, interactive: interactive, strict: strict, presenter: presenter)
     if interactive && !present { repl.welcome() }
     if let lesson {
         do {
@@ -64,7 +67,7 @@ struct LessonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lesson", abstract: "Open the REPL on lesson N (or a lesson file).")
     @Argument(help: "A lesson number or a Markdown file.")
     var lesson: String
-    @Flag(help: "For a projector: each cell on a cleared screen, narrower text, no welcome screen.")
+    @Flag(help: "For a projector: each cell a slide on a cleared screen, run by Enter; what does not fit waits for a key; text wraps at words.")
     var present = false
     @Flag(help: "Exit with an error status on the first error (for scripts).")
     var strict = false

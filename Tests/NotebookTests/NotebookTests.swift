@@ -201,4 +201,36 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(renderProse("Results:\n\n| variant | SWD |\n|---|---|\n| sn | 87.6 |\n| sn+adain | 82.8 |\n\nDone.", width: 12, color: false),
                        "Results:\n\nvariant   SWD\n────────  ────\nsn        87.6\nsn+adain  82.8\n\nDone.", "tables become aligned columns")
     }
+
+    /// Issue 17 item 9: text on a projector breaks at spaces, never inside a word.
+    func testWrappingBreaksAtWordsOnly() {
+        XCTAssertEqual(wrapLine("one two three four", width: 9, continuation: "  "), ["one two", "  three", "  four"])
+        XCTAssertEqual(wrapLine("short", width: 9, continuation: "  "), ["short"])
+        XCTAssertEqual(wrapLine("a incomprehensibilities b c", width: 9, continuation: ""), ["a", "incomprehensibilities", "b c"],
+                       "a word longer than the width stays whole, on a piece of its own, and the rest still wraps")
+        XCTAssertEqual(wrapLine("    let x = 1 + 2", width: 12, continuation: "      "), ["    let x =", "      1 + 2"],
+                       "indentation is not a place to break, and the code keeps it")
+        XCTAssertEqual(wrapLine("\u{1B}[36mab cd\u{1B}[0m", width: 5, continuation: ""), ["\u{1B}[36mab cd\u{1B}[0m"], "escape codes take no width")
+        XCTAssertEqual(wrapLine("ab cd ef", width: 4, continuation: "      "), ["ab", "cd", "ef"], "no continuation wider than half the line")
+        XCTAssertEqual(wrapText("  conv2d    2-D convolution of a batch\nshort", width: 30),
+                       "  conv2d    2-D convolution of\n            a batch\nshort", "a two-column line continues under its second column")
+
+        // Every line of a long cell shown at 40 columns fits, and its words are whole.
+        let session = Session()
+        let notebook = Notebook(session: session, width: 40, write: { _ in })
+        let path = NSTemporaryDirectory() + "wrap-\(UUID().uuidString).md"
+        let prose = "A paragraph of prose that is much longer than forty columns, so that it wraps."
+        let code = "let errors = [abs(sigma - estimate(M, from: start, steps: 1)) / sigma, 0.5]  // the first step"
+        XCTAssertNoThrow(try "# T\n\n\(prose)\n\n```swift\n\(code)\n```\n".write(toFile: path, atomically: true, encoding: .utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertNoThrow(try notebook.load(path))
+        guard let slide = notebook.nextCell else { return XCTFail("the lesson has a cell") }
+        let lines = slide.split(separator: "\n")
+        for line in lines { XCTAssertLessThanOrEqual(line.count, 40, String(line)) }
+        let words = { (text: String) in text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init) }
+        let codeLines = lines.drop { !$0.hasPrefix("── cell 1") }.dropFirst().prefix { !$0.hasPrefix("─") }
+        XCTAssertGreaterThan(codeLines.count, 2, "the code wraps")
+        XCTAssertEqual(words(codeLines.joined(separator: "\n")), words(code), "the code's words are all there, none broken")
+        XCTAssertTrue(words(slide).joined(separator: " ").contains(words(prose).joined(separator: " ")), "the prose's words are whole: \(slide)")
+    }
 }

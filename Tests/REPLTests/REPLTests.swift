@@ -150,6 +150,17 @@ final class ScriptedREPLTests: XCTestCase {
         XCTAssertTrue(result.output.contains("unknown command ':nope'"), result.output)
     }
 
+    /// Issue 17 item 9: without a terminal nothing pages or waits for a key, even presenting.
+    func testPresentingWithoutATerminalNeitherPagesNorWaits() throws {
+        let result = try runPiped(["lesson", "2", "--present"], input: "\n:help\n")
+        XCTAssertTrue(result.output.contains("✓ the longest stretch is σ(W)"), result.output)
+        XCTAssertTrue(result.output.contains(":quit"), "the whole help: \(result.output)")
+        XCTAssertFalse(result.output.contains("-- more"), result.output)
+        XCTAssertFalse(result.output.contains("Enter runs this cell"), result.output)
+        XCTAssertFalse(result.output.contains("\u{1B}[2J"), "no screen is cleared")
+        XCTAssertEqual(result.status, 0, result.output)
+    }
+
     /// `normlab run --check` on every lesson: each runs and every claim it checks holds.
     func testEveryLessonPassesItsChecks() throws {
         let lessons = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Lessons").path)
@@ -187,10 +198,10 @@ class TerminalSession: XCTestCase {
     var pid: pid_t = 0
     var screen = ""
 
-    func spawn(_ arguments: [String], environment: [String: String]) throws {
+    func spawn(_ arguments: [String], environment: [String: String], rows: UInt16 = 40, columns: UInt16 = 100) throws {
         var slave: Int32 = -1
         var name = [CChar](repeating: 0, count: 256)
-        var size = winsize(ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
+        var size = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
         guard openpty(&master, &slave, &name, nil, &size) == 0 else { throw XCTSkip("no pseudo-terminal available") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -372,6 +383,37 @@ final class TerminalCompletionAndHistoryTests: TerminalSession {
         XCTAssertTrue(saved.split(separator: "\n").contains { $0.hasPrefix("func") && $0.contains("return") && $0.hasSuffix("}") }, saved)
         let mode = try FileManager.default.attributesOfItem(atPath: history.path)[.posixPermissions] as? Int
         XCTAssertEqual(mode, 0o600)
+    }
+
+    /// Issue 17 item 9: at 80×24 a slide shows the prose and code a screen at a time, wrapped
+    /// at words, and the cell runs only when Enter says so.
+    func testPresentingFitsAProjector() throws {
+        var environment = environment(try home())
+        environment["COLUMNS"] = nil
+        try spawn(["lesson", "2", "--present"], environment: environment, rows: 24, columns: 80)
+        guard waitFor("Press Enter to run the first") else { return }
+        screen = ""
+        type("\r")
+        guard waitFor("Space shows them, q stops") else { return }
+        XCTAssertTrue(screen.contains("The critic of a WGAN must be 1-Lipschitz"), screen)
+        type(" ")
+        guard waitFor("Enter runs this cell") else { return }
+        let slide = screen.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
+        XCTAssertFalse(slide.contains("✓"), "the cell has not run yet")
+        for line in slide.components(separatedBy: "\r\n") { XCTAssertLessThanOrEqual(line.count, 80, "no line wraps: \(line)") }
+        XCTAssertTrue(slide.contains("      unit vector per column"), "a long code line continues at a word, indented: \(slide)")
+        type("\r")
+        // The code and the chart below it do not fit: the output waits for a key.
+        guard waitFor("-- more output: Space shows it") else { return }
+        XCTAssertFalse(screen.contains("✓ the longest stretch"), "the output stops where the screen is full")
+        type(" ")
+        guard waitFor("✓ the longest stretch is σ(W)") else { return }
+        // :help is about 175 lines: it pages, wrapped at words.
+        screen = ""
+        type(":help\r")
+        guard waitFor("-- more: lines 24–") else { return }
+        type("q")
+        waitFor("normlab [2/10]> ")
     }
 
     /// Waits for the session to end after `:quit`.
