@@ -212,7 +212,8 @@ public final class REPL {
             // A way out of an unfinished statement without Ctrl-C: Enter on an empty line twice.
             emptyLinesWhilePending += 1
             if emptyLinesWhilePending == 1 {
-                say("(still inside \(opening.description): close it with '\(opening.bracket.closing?.rawValue ?? "")', or press Enter again to discard the unfinished statement)")
+                // Two lines, each narrower than 80 columns: the terminal would break a word.
+                say("(still inside \(opening.description):\n close it with '\(opening.bracket.closing?.rawValue ?? "")', or press Enter again to discard the unfinished statement)")
             } else {
                 say("(discarded the unfinished statement)")
                 pending = PendingInput()
@@ -224,7 +225,7 @@ public final class REPL {
         if pending.isEmpty { pending = PendingInput(firstLine: interactive ? 1 : lineNumber) }
         if case .incomplete(let opening) = pending.append(line) {
             if interactive && !explainedContinuation {
-                say("(\(opening.description) is still open: finish it on the next lines, or press Enter twice or Ctrl-C to start over)")
+                say("(\(opening.description) is still open:\n finish it on the next lines, or press Enter twice or Ctrl-C to start over)")
                 explainedContinuation = true
             }
             return
