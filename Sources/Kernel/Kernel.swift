@@ -142,7 +142,7 @@ public final class Kernel: @unchecked Sendable {
         session.interpreter.interrupt.clear()
         defer { current = nil; session.frontEnd = frontEnd }
         do {
-            try session.run(code)
+            try session.run(code, file: "In[\(executionCount)]")
             return ["status": "ok", "execution_count": executionCount, "user_expressions": JSONObject(), "payload": [JSONObject]()]
         } catch {
             let (name, value, traceback) = describe(error, code: code)
@@ -162,7 +162,7 @@ public final class Kernel: @unchecked Sendable {
         case .check: name = "CheckFailed"
         case .interrupted: name = "KeyboardInterrupt"
         }
-        let rendered = error.rendered(source: code, file: "In[\(executionCount)]")
+        let rendered = error.rendered(in: SourceText(code, file: "In[\(executionCount)]"))
         return (name, error.description, rendered.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
     }
 

@@ -131,7 +131,9 @@ public indirect enum ParameterType: Sendable, Equatable, CustomStringConvertible
         case (.number, .bool), (.number, .tensor):
             return (try? toNumber(value, what: "")).map { .number($0) }
         case (.int, .number), (.int, .bool), (.int, .tensor):
-            guard let n = try? toNumber(value, what: ""), n == n.rounded(), Swift.abs(n) < 1e15 else { return nil }
+            guard let n = try? toNumber(value, what: ""), n == n.rounded() else { return nil }
+            // Past 10¹⁵ a Double no longer holds every whole number, and no count is that large.
+            guard Swift.abs(n) < 1e15 else { throw ScriptError(.runtime, "\(what) is \(formatNumber(n)), too large: whole numbers here stay below 10¹⁵") }
             return .number(n)
         case (.bool, .tensor(let t)) where t.count == 1:
             return .bool(try t.item() != 0)
@@ -148,12 +150,18 @@ public indirect enum ParameterType: Sendable, Equatable, CustomStringConvertible
             return .array(t.scalars.map { .number(Double($0)) })
         case (.either(let a, let b), _):
             // A value that already is one of the two stays what it is (a number stays a number
-            // where a one-element tensor would also convert to one).
-            for type in [a, b] where type.holds(value) {
-                if let c = try type.convert(value, what: what) { return c }
+            // where a one-element tensor would also convert to one). What one type refuses with a
+            // message (a whole number too large) the other may still take; else the message stands.
+            var refusal: Error?
+            for type in [a, b].filter({ $0.holds(value) }) + [a, b] {
+                do {
+                    if let c = try type.convert(value, what: what) { return c }
+                } catch {
+                    refusal = refusal ?? error
+                }
             }
-            if let c = try a.convert(value, what: what) { return c }
-            return try b.convert(value, what: what)
+            if let refusal { throw refusal }
+            return nil
         default:
             return nil
         }
@@ -382,8 +390,11 @@ public struct Signature: Sendable {
 /// A value as a message names it: its type with an article ("a String", "an Array"), or the
 /// string itself for a wrong choice.
 func describeValue(_ value: Value) -> String {
-    if case .string(let s) = value { return "\"\(s)\"" }
-    return value.typeNameWithArticle
+    switch value {
+    case .string(let s): return "\"\(s)\""
+    case .number(let n): return formatNumber(n)
+    default: return value.typeNameWithArticle
+    }
 }
 
 /// A call's arguments after binding: every declared parameter by its key, converted to its

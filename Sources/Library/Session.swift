@@ -52,9 +52,10 @@ public final class Session {
         return try load { done, total in bar.update(done, of: total) }
     }
 
-    /// Runs source; each bare expression's value is shown (and bound to `_`).
-    public func run(_ source: String) throws {
-        try interpreter.run(source) { [unowned self] value in self.frontEnd.result(value.display) }
+    /// Runs source (from `file`, starting at its line `firstLine`); each bare expression's
+    /// value is shown (and bound to `_`).
+    public func run(_ source: String, file: String = "<input>", firstLine: Int = 1) throws {
+        try interpreter.run(source, file: file, firstLine: firstLine) { [unowned self] value in self.frontEnd.result(value.display) }
     }
 
     /// Properties and methods: tensor members from the table, fields of records, counts.

@@ -141,12 +141,12 @@ public final class Notebook {
             transcript.append(Entry(prose: prose, code: code, outputs: recorder.outputs))
         }
         do {
-            try session.run(code)
+            try session.run(code, file: file, firstLine: firstLine)
             return .ok
-        } catch var error as ScriptError {
-            if let location = error.location { error.location = Location(line: location.line + firstLine - 1, column: location.column) }
-            let rendered = error.rendered(source: code, file: file, firstLine: firstLine, color: color)
-            recorder.record(error.rendered(source: code, file: file, firstLine: firstLine, color: false))
+        } catch let error as ScriptError {
+            let source = SourceText(code, file: file, firstLine: firstLine)
+            let rendered = error.rendered(in: source, color: color)
+            recorder.record(error.rendered(in: source, color: false))
             write(rendered)
             return error.kind == .interrupted ? .interrupted : .failed(error.kind == .check ? "check failed: \(error.message)" : error.message)
         } catch {

@@ -9,18 +9,55 @@ public struct Location: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// An error in a program: where it is, what went wrong, and a hint where one is obvious.
+/// Code as a front end received it: its text, the file it came from, and the line of that
+/// file it starts on (a lesson's cell, a statement of piped input, a notebook cell).
+public struct SourceText: Equatable, Sendable {
+    public var text: String
+    public var file: String
+    public var firstLine: Int
+
+    public init(_ text: String, file: String = "<input>", firstLine: Int = 1) {
+        (self.text, self.file, self.firstLine) = (text, file, firstLine)
+    }
+}
+
 public struct ScriptError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Kind: String, Sendable { case syntax, runtime, check, interrupted }
     public var kind: Kind
     public var message: String
+    /// Line and column in the code being run, or in `source` when that is set.
     public var location: Location?
     public var hint: String?
+    /// The function whose body `location` is in, and the code that defined it: errors inside a
+    /// function point into its definition, which may be earlier code than the code being run.
+    public var function: (name: String, source: SourceText)?
+    /// Then the call, in the code being run, that led into that function.
+    public var callSite: Location?
+
+    public static func == (a: ScriptError, b: ScriptError) -> Bool {
+        (a.kind, a.message, a.location, a.hint, a.callSite) == (b.kind, b.message, b.location, b.hint, b.callSite)
+            && a.function?.name == b.function?.name && a.function?.source == b.function?.source
+    }
 
     public init(_ kind: Kind, _ message: String, at location: Location? = nil, hint: String? = nil) {
         (self.kind, self.message, self.location, self.hint) = (kind, message, location, hint)
     }
 
     public var description: String { message + (hint.map { " (\($0))" } ?? "") }
+
+    /// The error in `code` (the code that was run; locations count from its first line), or in
+    /// the function's own code when it arose inside a function that other code defined, with
+    /// the call that led there as a note.
+    public func rendered(in code: SourceText, color: Bool = false) -> String {
+        let origin = function?.source ?? code
+        var error = self
+        error.location = location.map { Location(line: $0.line + origin.firstLine - 1, column: $0.column) }
+        var out = error.rendered(source: origin.text, file: origin.file, firstLine: origin.firstLine, color: color)
+        if let function, let callSite {
+            out += "\n  note: inside '\(function.name)', reached from the call at \(printable(code.file)):\(callSite.line + code.firstLine - 1):\(callSite.column)"
+        }
+        return out
+    }
 
     /// The error as swift-syntax prints diagnostics: `file:line:column`, the source line with
     /// line numbers in a `│` gutter and a line of context before it, and a caret under the column.

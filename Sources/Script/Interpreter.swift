@@ -48,13 +48,19 @@ public final class Interpreter {
     public let interrupt: InterruptFlag
     /// The user functions being called, innermost last (for the recursion-depth error).
     var calls: [String] = []
+    /// The code being run, which the functions it defines keep for their errors.
+    var running: SourceText?
 
     public init(interrupt: InterruptFlag = InterruptFlag()) { self.interrupt = interrupt }
 
     /// Parses and runs `source`; `show` receives the value of each top-level bare expression
     /// (which is also bound to `_`).
-    public func run(_ source: String, show: (Value) -> Void = { _ in }) throws {
+    /// `file` and `firstLine` say where the code is, for the errors of the functions it defines.
+    public func run(_ source: String, file: String = "<input>", firstLine: Int = 1, show: (Value) -> Void = { _ in }) throws {
         let statements = try Parser.parse(source)
+        let outer = running
+        running = SourceText(source, file: file, firstLine: firstLine)
+        defer { running = outer }
         for statement in statements {
             try checkInterrupt(at: statement.location)
             if case .expression(let e) = statement {
@@ -118,7 +124,7 @@ public final class Interpreter {
         case let .assignment(target, op, value, location):
             try assign(target, op: op, evaluate(value, in: env), in: env, at: location)
         case let .function(name, parameters, body, _):
-            env.variables[name] = (.function(UserFunction(name: name, parameters: parameters, body: body, closure: env)), false)
+            env.variables[name] = (.function(UserFunction(name: name, parameters: parameters, body: body, closure: env, source: running)), false)
         case let .ifElse(condition, then, otherwise, _):
             if try truth(evaluate(condition, in: env), at: condition.location) {
                 return try execute(then, in: Environment(parent: env))
@@ -387,9 +393,17 @@ public final class Interpreter {
         }
         calls.append(f.name)
         defer { calls.removeLast() }
-        switch try execute(f.body, in: scope) {
-        case .returned(let v): return v
-        default: return .none
+        do {
+            switch try execute(f.body, in: scope) {
+            case .returned(let v): return v
+            default: return .none
+            }
+        } catch var error as ScriptError where error.location != nil {
+            // The innermost function's code is where the error is; each caller out to the code
+            // being run moves the call site outwards.
+            if error.function == nil, let source = f.source { error.function = (f.name, source) }
+            error.callSite = arguments.location
+            throw error
         }
     }
 

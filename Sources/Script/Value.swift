@@ -106,9 +106,11 @@ public final class UserFunction {
     public let parameters: [Parameter]
     let body: [Statement]
     let closure: Environment
+    /// The code that defined it, which its errors point into.
+    let source: SourceText?
 
-    init(name: String, parameters: [Parameter], body: [Statement], closure: Environment) {
-        (self.name, self.parameters, self.body, self.closure) = (name, parameters, body, closure)
+    init(name: String, parameters: [Parameter], body: [Statement], closure: Environment, source: SourceText?) {
+        (self.name, self.parameters, self.body, self.closure, self.source) = (name, parameters, body, closure, source)
     }
 }
 

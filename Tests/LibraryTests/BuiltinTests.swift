@@ -166,7 +166,12 @@ final class ArgumentCheckingTests: XCTestCase {
         XCTAssertEqual(message("sigma_max()").message, "sigma_max: missing argument 1 (W)")
         XCTAssertEqual(message("round(\"a\")").message, "round: argument 1 (x) must be a number, got \"a\"")
         XCTAssertEqual(message("faces(2, size: [1])").message, "faces: 'size:' must be a whole number, got an Array")
-        XCTAssertEqual(message("faces(2.5)").message, "faces: argument 1 (count) must be a whole number, got a Number")
+        XCTAssertEqual(message("faces(2.5)").message, "faces: argument 1 (count) must be a whole number, got 2.5")
+        // A whole number too large to be one here says so (issue 18.12), also where an Int or a
+        // Tensor would do.
+        XCTAssertEqual(message("faces(9223372036854775807.0)").message,
+                       "faces: argument 1 (count) is 9.223372e+18, too large: whole numbers here stay below 10¹⁵")
+        XCTAssertEqual(message("zeros(1e19)").message, "zeros: argument 1 (shape) is 1e+19, too large: whole numbers here stay below 10¹⁵")
         XCTAssertEqual(message("show(rand(3, 2, 2), range: \"unt\")").message, "show: 'range:' must be \"unit\" or \"symmetric\", got \"unt\"")
         XCTAssertEqual(message("show(rand(3, 2, 2), range: \"unt\")").hint, "did you mean \"unit\"?")
         XCTAssertEqual(message("exp(x: 1)").hint, "x is written without a label; usage: exp(_ x: Tensor or Number) -> same as x")

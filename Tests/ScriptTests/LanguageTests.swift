@@ -110,6 +110,33 @@ final class EvaluatorTests: XCTestCase {
         }
     }
 
+    /// An error inside a function defined by earlier code points into the function, at its own
+    /// file and line, with the call that led there (issue 18.12: the caret stood under the
+    /// current line at the function's column).
+    func testAnErrorInsideAFunctionPointsIntoItsDefinition() throws {
+        let interpreter = Interpreter()
+        let definition = SourceText("func scaled(x) {\n    return x * factor\n}", file: "lesson.md", firstLine: 10)
+        try interpreter.run(definition.text, file: definition.file, firstLine: definition.firstLine)
+        let call = SourceText("let a = 1\nscaled(x: 2)", file: "<stdin>", firstLine: 40)
+        XCTAssertThrowsError(try interpreter.run(call.text, file: call.file, firstLine: call.firstLine)) { error in
+            XCTAssertEqual((error as? ScriptError)?.rendered(in: call), """
+                error: 'factor' is not defined
+                --> lesson.md:11:16
+                10 │ func scaled(x) {
+                11 │     return x * factor
+                   │                ^
+                  note: inside 'scaled', reached from the call at <stdin>:41:7
+                """)
+        }
+        // Called from a function of the same code, the note names the outermost call.
+        let same = SourceText("func outer() {\n  return scaled(x: 1)\n}\nouter()", file: "<stdin>", firstLine: 50)
+        XCTAssertThrowsError(try interpreter.run(same.text, file: same.file, firstLine: same.firstLine)) { error in
+            let text = (error as? ScriptError)?.rendered(in: same) ?? ""
+            XCTAssertTrue(text.hasPrefix("error: 'factor' is not defined\n--> lesson.md:11:16"), text)
+            XCTAssertTrue(text.hasSuffix("note: inside 'scaled', reached from the call at <stdin>:53:6"), text)
+        }
+    }
+
     func testRunawayRecursionIsAnError() {
         XCTAssertThrowsError(try evaluate("func f(_ n: Int) { return f(n + 1) }\nf(0)")) {
             let error = $0 as! ScriptError
