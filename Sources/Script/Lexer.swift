@@ -34,8 +34,9 @@ public enum Symbol: String, CaseIterable, Sendable {
     case leftParen = "(", rightParen = ")", leftBracket = "[", rightBracket = "]", leftBrace = "{", rightBrace = "}"
     case comma = ",", colon = ":", dot = ".", semicolon = ";", question = "?"
 
-    /// Longest first, so that `...` wins over `.` and `**` over `*`.
-    static let longestFirst = allCases.sorted { $0.rawValue.count > $1.rawValue.count }
+    /// By first character, longest first (so that `...` wins over `.` and `**` over `*`): the
+    /// lexer tries only the few symbols that can start at a character, not all of them.
+    static let startingWith = Dictionary(grouping: allCases.sorted { $0.rawValue.count > $1.rawValue.count }) { $0.rawValue.first ?? " " }
 
     /// The bracket that closes this one, for `(`, `[` and `{`.
     public var closing: Symbol? {
@@ -49,6 +50,9 @@ public enum Symbol: String, CaseIterable, Sendable {
 
     var isClosingBracket: Bool { self == .rightParen || self == .rightBracket || self == .rightBrace }
 }
+
+/// How deeply strings may nest inside `\(…)` of other strings.
+let maxInterpolationDepth = 32
 
 /// Splits source into tokens. Newlines separate statements except inside (…) and […].
 public func tokenize(_ source: String, start: Location = Location(line: 1, column: 1)) throws -> [Token] {
@@ -110,10 +114,25 @@ public func tokenize(_ source: String, start: Location = Location(line: 1, colum
                         advance(2)
                         let codeStart = Location(line: line, column: column)
                         var level = 1
+                        // The paren levels at which the `\(`s inside this one close: how deeply
+                        // they nest. Each level's code is read again when it is parsed, so depth
+                        // costs time as its square; a limit keeps that small.
+                        var inner: [Int] = []
                         var code = ""
                         while let q = peek(), q != "\n" {
+                            if q == "\\" && peek(1) == "(" {
+                                inner.append(level)
+                                guard inner.count < maxInterpolationDepth else {
+                                    throw ScriptError(.syntax, "strings are nested inside \\( … ) more than \(maxInterpolationDepth) deep",
+                                                      at: Location(line: line, column: column), hint: "build the inner strings first, with let")
+                                }
+                            }
                             if q == "(" { level += 1 }
-                            if q == ")" { level -= 1; if level == 0 { break } }
+                            if q == ")" {
+                                level -= 1
+                                if level == 0 { break }
+                                if inner.last == level { inner.removeLast() }
+                            }
                             code.append(q); advance()
                         }
                         guard peek() == ")" else { throw ScriptError(.syntax, "\\( in a string needs a closing )", at: codeStart) }
@@ -132,7 +151,7 @@ public func tokenize(_ source: String, start: Location = Location(line: 1, colum
             }
             if !text.isEmpty || pieces.isEmpty { pieces.append(.text(text)) }
             tokens.append(Token(kind: .string(pieces), location: here))
-        } else if let symbol = Symbol.longestFirst.first(where: { s in s.rawValue.enumerated().allSatisfy { peek($0.offset) == $0.element } }) {
+        } else if let symbol = Symbol.startingWith[c]?.first(where: { s in s.rawValue.dropFirst().enumerated().allSatisfy { peek($0.offset + 1) == $0.element } }) {
             if symbol == .leftParen || symbol == .leftBracket { depth += 1 }
             if symbol == .rightParen || symbol == .rightBracket { depth = max(0, depth - 1) }
             tokens.append(Token(kind: .symbol(symbol), location: here))

@@ -240,7 +240,19 @@ final class DepthTests: XCTestCase {
         assertValueOrDepthError(String(repeating: "-", count: n) + "1", "4,000 minus signs")
         assertValueOrDepthError(String(repeating: "if true {\n", count: 8_000) + "1\n" + String(repeating: "}\n", count: 8_000), "8,000 blocks")
         assertValueOrDepthError(String(repeating: "1 > 0 ? ", count: n) + "1" + String(repeating: " : 0", count: n), "4,000 conditionals")
-        assertValueOrDepthError(String(repeating: "\"\\(", count: 300) + "1" + String(repeating: ")\"", count: 300), "300 interpolations")
+    }
+
+    /// Found by the fuzz harness: each string inside `\(…)` was read again by every level
+    /// around it, so 4,000 nested interpolations took 5 s (debug) before the depth error and
+    /// did not answer Ctrl-C. Nesting is limited where the lexer first sees it.
+    func testStringsNestedDeepInInterpolationsAreAnErrorAtOnce() throws {
+        XCTAssertEqual(try evaluate(String(repeating: "\"\\(", count: 31) + "1" + String(repeating: ")\"", count: 31)), ["\"1\""])
+        for n in [33, 4_000] {
+            XCTAssertThrowsError(try evaluate(String(repeating: "\"\\(", count: n) + "1" + String(repeating: ")\"", count: n))) {
+                XCTAssertEqual(($0 as? ScriptError)?.message, "strings are nested inside \\( … ) more than 32 deep")
+            }
+        }
+        XCTAssertEqual(try evaluate("let a = 2\n\"\\(a) and \\(\"\\(a + 1)\") and \\((a))\""), ["\"2 and 3 and 2\""], "siblings and parentheses do not count")
     }
 
     func testDeepRecursionInAFunctionIsAnError() {
