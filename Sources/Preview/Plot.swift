@@ -73,7 +73,9 @@ func logTickLabel(_ exponent: Double) -> String {
 /// Where `v` lies in `range`: 0 at its low end, 1 at its high end. Computed on halves, so
 /// that values near ±1e308 do not overflow to infinity on the way.
 func position(_ v: Double, in range: (Double, Double)) -> Double {
-    (v / 2 - range.0 / 2) / (range.1 / 2 - range.0 / 2)
+    // A flat range (a single point's x) has no width to divide by: its values sit in the middle.
+    guard range.1 != range.0 else { return 0.5 }
+    return (v / 2 - range.0 / 2) / (range.1 / 2 - range.0 / 2)
 }
 
 /// A line chart (losses, σ per layer, metrics) with axes, ticks, labels and a legend.

@@ -103,6 +103,17 @@ final class RenderingTests: XCTestCase {
         XCTAssertFalse(text.contains("-"), text)
     }
 
+    /// Found by the fuzz harness: `plot([0.5])`, one point and so a flat x range, divided by
+    /// zero and stopped the REPL converting the NaN to a pixel.
+    func testAPlotOfOnePointDrawsItInTheMiddle() {
+        for values in [[0.5], [0], [1e-30]] {
+            let plot = LinePlot(series: [Series("one", y: values)])
+            XCTAssertEqual(plot.render(width: 200, height: 100, scale: 1).width, 200)
+            XCTAssertFalse(plot.terminal(width: 30, height: 6, colors: .ascii).isEmpty)
+        }
+        XCTAssertEqual(position(3, in: (3, 3)), 0.5)
+    }
+
     /// Issue 17 item 10: a log scale, its ticks at decades labelled with their values.
     func testLogScaleHasDecadeTicksAndLeavesOutNonPositiveValues() throws {
         XCTAssertEqual(logTicks(-5.2, -0.6), [-5, -4, -3, -2, -1])
