@@ -12,6 +12,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
     case memoryBudgetExceeded(op: String, shape: Shape, bytes: Int, live: Int, budget: Int)
     case outOfMemory(op: String, shape: Shape, bytes: Int)
     case notDifferentiable(op: String, message: String)
+    /// Ctrl-C while a long op ran (`Interruption`).
+    case interrupted(op: String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .memoryBudgetExceeded(op, shape, bytes, live, budget):
             return "\(op): a tensor of shape \(shape) needs \(formatBytes(bytes)) and live tensors already hold \(formatBytes(live)): "
                 + "over the memory budget of \(formatBytes(budget)) (free some, or raise the budget with :memory; Runtime.memoryBudget)"
+        case let .interrupted(op):
+            return "\(op): stopped by Ctrl-C"
         case let .outOfMemory(op, shape, bytes):
             return "\(op): could not allocate \(formatBytes(bytes)) for a tensor of shape \(shape)"
         case let .notDifferentiable(op, message):

@@ -45,6 +45,7 @@ func sortedDistance(_ a: Tensor, _ b: Tensor) throws -> Double {
     let m = min(n, b.shape[0])
     var total = 0.0
     for j in 0..<d {
+        try Interruption.check("swd")
         let columnA = (0..<n).map { va[$0 * d + j] }.sorted(), columnB = (0..<b.shape[0]).map { vb[$0 * d + j] }.sorted()
         var sum = 0.0
         for i in 0..<m { sum += Double(abs(columnA[i] - columnB[i])) }

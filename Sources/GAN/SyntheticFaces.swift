@@ -154,17 +154,22 @@ public func syntheticFaces(count: Int, size: Int, seed: UInt64 = 0) throws -> (i
         return FaceAttributes(using: &rng)
     }
     let faceSize = 3 * size * size
+    // The workers are other threads, which do not see this one's Ctrl-C binding: they are
+    // handed it, and stop early; the check after them says why.
+    let interrupted = Interruption.isRequested ?? { false }
     try images.withUnsafeMutableBufferPointer { buffer in
         guard let base = buffer.baseAddress, count > 0 else { return }
         let out = SendableBuffer(base)
         DispatchQueue.concurrentPerform(iterations: max(1, min(count, Runtime.threads * 4))) { chunk in
             let workers = max(1, min(count, Runtime.threads * 4))
             for i in stride(from: chunk, to: count, by: workers) {
+                if interrupted() { return }
                 let pixels = renderFace(attributes[i], size: size)
                 pixels.withUnsafeBufferPointer { (out.pointer + i * faceSize).update(from: $0.baseAddress!, count: faceSize) }
             }
         }
     }
+    try Interruption.check("syntheticFaces")
     return (images, attributes)
 }
 

@@ -61,6 +61,11 @@ public final class Interpreter {
         let outer = running
         running = SourceText(source, file: file, firstLine: firstLine)
         defer { running = outer }
+        // Long engine loops (svd, metrics) ask the same flag between their steps.
+        try Interruption.$isRequested.withValue({ [interrupt] in interrupt.isRequested }) { try run(statements: statements, show: show) }
+    }
+
+    func run(statements: [Statement], show: (Value) -> Void) throws {
         for statement in statements {
             try checkInterrupt(at: statement.location)
             if case .expression(let e) = statement {
@@ -93,10 +98,14 @@ public final class Interpreter {
     public var names: [String] { globals.allNames + Array(builtins.keys) }
 
     public func checkInterrupt(at location: Location) throws {
-        if interrupt.isRequested {
-            interrupt.clear()
-            throw ScriptError(.interrupted, "stopped by Ctrl-C; variables keep their last values", at: location)
-        }
+        if interrupt.isRequested { throw interrupted(at: location) }
+    }
+
+    /// The error of a program stopped by Ctrl-C, between statements or inside an engine loop;
+    /// the flag is cleared, so the next program runs.
+    func interrupted(at location: Location) -> ScriptError {
+        interrupt.clear()
+        return ScriptError(.interrupted, "stopped by Ctrl-C; variables keep their last values", at: location)
     }
 
     // MARK: Statements
@@ -352,6 +361,8 @@ public final class Interpreter {
         case .builtin(let b):
             do { return try b.call(arguments) } catch let error as ScriptError {
                 throw error.location == nil ? ScriptError(error.kind, error.message, at: arguments.location, hint: error.hint) : error
+            } catch EngineError.interrupted {
+                throw interrupted(at: arguments.location)
             } catch {
                 throw ScriptError(.runtime, "\(error)", at: arguments.location)
             }
@@ -603,7 +614,9 @@ public final class Interpreter {
 
     /// Runs engine code, turning its errors into errors at `location`.
     public func engine<T>(_ location: Location, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as ScriptError { throw error } catch {
+        do { return try body() } catch let error as ScriptError { throw error } catch EngineError.interrupted {
+            throw interrupted(at: location)
+        } catch {
             throw ScriptError(.runtime, "\(error)", at: location)
         }
     }
