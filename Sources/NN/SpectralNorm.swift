@@ -31,6 +31,7 @@ public func powerIteration(_ w: Tensor, iterations: Int, u: Tensor? = nil, v: Te
         throw EngineError.shapeMismatch(op: "powerIteration", shapes: [w.shape, u.shape, v.shape], reason: "u needs \(rows) elements and v \(columns)")
     }
     for _ in 0..<iterations {
+        try Interruption.check("powerIteration")
         switch order {
         case .classic:
             v = try normalize(matmul(u, w), eps: eps)          // Wᵀu

@@ -19,4 +19,15 @@ final class InterruptTests: XCTestCase {
         XCTAssertFalse(interrupt.isRequested, "the flag is cleared for the next program")
         XCTAssertNoThrow(try session.run("m.shape"))
     }
+
+    /// Found by the 100,000-program run: `power_iteration(w, iters: 2147483648)` did not answer
+    /// Ctrl-C; each iteration now asks.
+    func testAPowerIterationOfBillionsOfStepsStopsWhenInterrupted() throws {
+        let interrupt = InterruptFlag()
+        let session = Session(interrupt: interrupt, output: { _ in })
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { interrupt.request() }
+        XCTAssertThrowsError(try session.run("power_iteration(randn(16, 27), iters: 2147483648).sigma")) {
+            XCTAssertEqual(($0 as? ScriptError)?.kind, .interrupted, "\($0)")
+        }
+    }
 }

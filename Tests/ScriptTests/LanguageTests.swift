@@ -145,6 +145,19 @@ final class EvaluatorTests: XCTestCase {
         }
     }
 
+    /// Issue 17 item 4: `for i in 1...1000000000 { }` built the whole array first (40 GB, the
+    /// process aborted). A range yields its numbers one at a time, and Ctrl-C stops the loop.
+    func testALoopOverABillionIsLazyAndInterruptible() throws {
+        XCTAssertEqual(try evaluate("var n = 0\nfor i in 1...1000000000 {\n  n += 1\n  if i == 3 { break }\n}\nn"), ["3"])
+        let flag = InterruptFlag()
+        let i = Interpreter(interrupt: flag)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) { flag.request() }
+        XCTAssertThrowsError(try evaluate("var last = 0\nfor k in 1...1000000000 { last = k }", in: i)) {
+            XCTAssertEqual(($0 as? ScriptError)?.kind, .interrupted)
+        }
+        XCTAssertEqual(try evaluate("last > 0 && last < 1000000000", in: i), ["true"], "stopped part-way, the variable kept")
+    }
+
     func testInterruptStopsALoopAndKeepsVariables() throws {
         let flag = InterruptFlag()
         let i = Interpreter(interrupt: flag)
