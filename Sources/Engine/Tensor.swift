@@ -105,7 +105,8 @@ extension Tensor {
         guard steps < 0x1p62 else {
             throw EngineError.invalidArgument(op: "arange", message: "from \(start) to \(end) by \(step) is \(steps) elements, too many for any tensor")
         }
-        let n = Swift.max(0, Int(steps))
+        // Far below zero (an end far below the start) is no elements, and too far for an Int.
+        let n = steps > 0 ? Int(steps) : 0
         return try fromIndex(Shape([n]), op: "arange") { start + Float(Double($0) * Double(step)) }
     }
 

@@ -83,6 +83,14 @@ final class ErrorTests: XCTestCase {
         assertThrows(.invalidArgument(op: "concat", message: "needs at least one tensor")) { try Tensor.concat([]) }
     }
 
+    /// Found by the fuzz harness: arange(18446744073709551616, 3.5) counts −1.8e19 steps, and
+    /// converting that to Int stopped the process. An end below the start is no elements.
+    func testArangeFarBelowItsStartIsEmpty() throws {
+        XCTAssertEqual(try Tensor.arange(18446744073709551616, 3.5).shape, [0])
+        XCTAssertEqual(try Tensor.arange(3, -1e30).shape, [0])
+        XCTAssertEqual(try Tensor.arange(0, 3).scalars, [0, 1, 2])
+    }
+
     func testConstructionErrors() {
         assertThrows(.invalidShape(op: "Tensor(shape:elements:)", shape: [2, 2], reason: "needs 4 elements, got 3")) {
             try Tensor(shape: [2, 2], elements: [1, 2, 3])
