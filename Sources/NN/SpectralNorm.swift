@@ -136,8 +136,8 @@ public func svd(_ w: Tensor) throws -> (u: Tensor, s: [Double], v: Tensor) {
     for _ in 0..<60 {
         var rotated = false
         for i in 0..<n {
-            try Interruption.check("svd")
             for j in (i + 1)..<Swift.max(n, i + 1) {
+                try Interruption.check("svd")
                 let alpha = dot(a[i], a[i]), beta = dot(a[j], a[j]), gamma = dot(a[i], a[j])
                 guard Swift.abs(gamma) > 1e-15 * (alpha * beta).squareRoot(), gamma != 0 else { continue }
                 rotated = true
