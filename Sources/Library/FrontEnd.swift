@@ -87,14 +87,17 @@ extension Picture {
 public final class TerminalFrontEnd: FrontEnd {
     public let colorMode: ColorMode
     let write: (String) -> Void
+    /// Where pictures of a live display (training samples, the toy's chart) go, when not to
+    /// `write`: a pager must let them through, or a training run would wait at each redraw.
+    let live: ((String) -> Void)?
     let size: () -> (columns: Int, rows: Int)
     /// Nil: progress is not shown (`normlab run --quiet`).
     let progressLine: ProgressLine?
 
-    public init(colorMode: ColorMode = .ascii, write: @escaping (String) -> Void = { print($0) },
+    public init(colorMode: ColorMode = .ascii, write: @escaping (String) -> Void = { print($0) }, live: ((String) -> Void)? = nil,
                 size: @escaping () -> (columns: Int, rows: Int) = { (terminalColumns(), terminalRows()) },
                 progress: ProgressLine? = ProgressLine()) {
-        (self.colorMode, self.write, self.size, self.progressLine) = (colorMode, write, size, progress)
+        (self.colorMode, self.write, self.live, self.size, self.progressLine) = (colorMode, write, live, size, progress)
     }
 
     public func text(_ text: String) {
@@ -108,7 +111,14 @@ public final class TerminalFrontEnd: FrontEnd {
         let (columns, rows) = size()
         // A column spare: a line as wide as the terminal wraps on some terminals. Rows spare for
         // the prompt and a progress line.
-        do { text(try picture.drawing(max(8, columns - 1), max(8, rows - 3), colorMode)) } catch { text("(cannot draw the picture: \(error))") }
+        let drawing: String
+        do { drawing = try picture.drawing(max(8, columns - 1), max(8, rows - 3), colorMode) } catch { drawing = "(cannot draw the picture: \(error))" }
+        if display != nil, let live {
+            progressLine?.clear()
+            live(drawing)
+        } else {
+            text(drawing)
+        }
     }
 
     public func progress(_ bar: ProgressBar, display: DisplayID) { progressLine?.draw(bar) }

@@ -28,9 +28,10 @@ public final class Session {
         interpreter.members = { value, name, location in try Session.member(of: value, name, at: location) }
     }
 
-    /// A session on a terminal whose text goes to `output`.
-    public convenience init(colorMode: ColorMode = .ascii, interrupt: InterruptFlag = InterruptFlag(), output: @escaping (String) -> Void = { print($0) }) {
-        self.init(frontEnd: TerminalFrontEnd(colorMode: colorMode, write: output), interrupt: interrupt)
+    /// A session on a terminal whose text goes to `output` (and live displays to `live`, when given).
+    public convenience init(colorMode: ColorMode = .ascii, interrupt: InterruptFlag = InterruptFlag(), output: @escaping (String) -> Void = { print($0) },
+                            live: ((String) -> Void)? = nil) {
+        self.init(frontEnd: TerminalFrontEnd(colorMode: colorMode, write: output, live: live), interrupt: interrupt)
     }
 
     public var colorMode: ColorMode { frontEnd.colorMode }

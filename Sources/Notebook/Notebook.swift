@@ -183,6 +183,12 @@ public final class Notebook {
 
     func saveMarkdown(_ path: String) throws {
         let url = URL(fileURLWithPath: path)
+        // The pictures' folder is made beside the file, never the folder the file goes in: a
+        // mistyped folder is an error whether or not the session drew anything.
+        var isFolder: ObjCBool = false
+        let folder = url.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else { throw FileError(path: path, writing: true, errno: ENOENT) }
+        guard isFolder.boolValue else { throw FileError(path: path, writing: true, errno: ENOTDIR) }
         let stem = url.deletingPathExtension().lastPathComponent
         let imageDirectory = url.deletingLastPathComponent().appendingPathComponent("\(stem)-images")
         var text = "# Transcript" + (lesson.map { ": \($0.title)" } ?? "") + "\n\nA Normlab session.\n"

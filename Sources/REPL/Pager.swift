@@ -75,6 +75,14 @@ public final class Pager {
         }
     }
 
+    /// A live display's picture (redrawn while a cell runs): written without a question, and
+    /// the screen counted from it, so that text after it pages from there.
+    public func stream(_ text: String) {
+        let lines = fit(text).split(separator: "\n", omittingEmptySubsequences: false)
+        write(lines.joined(separator: "\n") + "\n")
+        linesShown = min(lines.count, height())
+    }
+
     /// Shows `question` on one line and waits for a key: true for Enter or Space, false for
     /// q or Esc, nil for Ctrl-C or the end of input. The line is erased after the answer.
     func askForKey(_ question: String) -> Bool? {

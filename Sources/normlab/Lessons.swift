@@ -16,7 +16,7 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
     // one as the terminal would, and a screenful at a time.
     let presenter = present && interactive ? Pager(color: colorMode != .ascii) : nil
     let output: (String) -> Void = presenter.map { pager in { pager.flow($0) } } ?? { print($0) }
-    let session = Session(colorMode: colorMode, interrupt: sharedInterrupt, output: output)
+    let session = Session(colorMode: colorMode, interrupt: sharedInterrupt, output: output, live: presenter.map { pager in { pager.stream($0) } })
     let width = max(40, min(terminalColumns() - 2, present ? 72 : 96))
     let notebook = Notebook(session: session, width: width, color: colorMode != .ascii, write: output)
     let history = ProcessInfo.processInfo.environment["NORMLAB_HISTORY"]

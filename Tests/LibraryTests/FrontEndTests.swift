@@ -47,6 +47,18 @@ final class FrontEndTests: XCTestCase {
         XCTAssertEqual(lines[0].components(separatedBy: "▀").count - 1, 6 * 18, "six faces of 18 columns a row")
     }
 
+    /// A live display's pictures go where a pager lets them through (present mode), a picture
+    /// shown once where text goes: a training run must not wait for a key at each redraw.
+    func testLiveDisplaysGoToTheirOwnWriter() throws {
+        var written: [String] = [], live: [String] = []
+        let terminal = TerminalFrontEnd(colorMode: .ascii, write: { written.append($0) }, live: { live.append($0) }, size: { (80, 24) }, progress: nil)
+        let picture = try Picture.batch(try Tensor.rand([1, 3, 4, 4]), rows: 1)
+        terminal.show(picture, display: nil)
+        terminal.show(picture, display: DisplayID())
+        XCTAssertEqual([written.count, live.count], [1, 1])
+        XCTAssertEqual(written, live, "the same drawing either way")
+    }
+
     /// Training shows its bar before anything else (the faces are made meanwhile), updates it
     /// every iteration, and redraws one display of 16 samples; the bar ends once.
     func testTrainingReportsProgressAndRedrawsItsSamples() throws {

@@ -43,6 +43,11 @@ final class HostileInputTests: XCTestCase {
         let output = try survives("1 + 1\n:save /nonexistent/dir/s.md")
         XCTAssertTrue(output.contains("error: cannot write /nonexistent/dir/s.md: the folder /nonexistent/dir does not exist"), output)
         XCTAssertFalse(output.contains("NSCocoaErrorDomain"), output)
+        // With a picture in the session too: the pictures' folder must not make the missing one.
+        let folder = NSTemporaryDirectory() + "normlab-missing-\(UUID().uuidString)"
+        let drawn = try survives("show(ones(3, 4, 4))\n:save \(folder)/s.md")
+        XCTAssertTrue(drawn.contains("error: cannot write \(folder)/s.md: the folder \(folder) does not exist"), drawn)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder), "the missing folder stays missing")
     }
 
     /// A run whose output cannot be written fails before it trains, saying why in words.
