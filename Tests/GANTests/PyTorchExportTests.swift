@@ -186,18 +186,13 @@ final class PyTorchExportTests: ScratchDirectoryTestCase {
     /// BatchNorm's statistics span both halves.
     func testDistributedDataParallelMatchesOneProcess() throws {
         guard (try? runPython("import PIL")) != nil else { throw XCTSkip("Pillow is not installed (pip install pillow); the script cannot decode images") }
-        let torchrun = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("torchrun").path
         let (images, attributes) = try syntheticFaces(count: 20, size: 16, seed: 5)
         try writeCelebALayout(images: images, attributes: attributes, to: path("faces"))
         let data = try TrainingData.load(path("faces"), count: 16, size: 16).images
         let start = try trained(.plain, iterations: 1, data: data)
         let arguments = ["--resume", start.checkpointPath, "--data", path("faces"), "--iterations", "3"]
         _ = try runProgram(python, [path(PyTorchExport.fileName)] + arguments + ["--out", path("one")])
-        let launcher = FileManager.default.isExecutableFile(atPath: torchrun) ? [torchrun] : [python, "-m", "torch.distributed.run"]
-        // --standalone: a rendezvous on a free local port; gloo on the loopback interface, not on
-        // whatever the host name resolves to (CI machines name themselves freely).
-        _ = try runProgram(launcher[0], Array(launcher.dropFirst()) + ["--standalone", "--nproc_per_node", "2", path(PyTorchExport.fileName)] + arguments + ["--out", path("two")],
-                           environment: ["GLOO_SOCKET_IFNAME": "lo"])
+        try runTorchrun(processes: 2, [path(PyTorchExport.fileName)] + arguments + ["--out", path("two")])
         let one = try SafeTensors.load(from: path("one/checkpoint.safetensors")), two = try SafeTensors.load(from: path("two/checkpoint.safetensors"))
         XCTAssertEqual(Set(one.tensors.keys), Set(two.tensors.keys))
         var largest = (0.0, "")
@@ -212,6 +207,41 @@ final class PyTorchExportTests: ScratchDirectoryTestCase {
         XCTAssertLessThanOrEqual(largest.0, 1e-5, largest.1)
         print("torchrun --nproc_per_node 2 against one process, 2 iterations: largest difference \(String(format: "%.1e", largest.0)) (\(largest.1))")
     }
+
+    /// `torchrun --standalone` (a rendezvous on a free local port) with gloo on the loopback
+    /// interface, not on whatever the host name resolves to. torchrun's own report of a failed
+    /// rank names only its exit code or signal, so each rank writes to files of its own and a
+    /// failure's message ends with what the ranks wrote (with Python's fault handler on, where a
+    /// rank was when a native signal came). A rank killed by a signal inside PyTorch's native code
+    /// (a gloo abort seen on a CI machine, never here) is reported and retried once.
+    func runTorchrun(processes: Int, _ arguments: [String]) throws {
+        let torchrun = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("torchrun").path
+        let launcher = FileManager.default.isExecutableFile(atPath: torchrun) ? [torchrun] : [python, "-m", "torch.distributed.run"]
+        for attempt in 1...2 {
+            let logs = path("torchrun-logs-\(attempt)")
+            do {
+                _ = try runProgram(launcher[0], Array(launcher.dropFirst()) + ["--standalone", "--nproc_per_node", String(processes),
+                                                                                "--log-dir", logs, "--redirects", "3"] + arguments,
+                                   environment: ["GLOO_SOCKET_IFNAME": "lo", "PYTHONFAULTHANDLER": "1"])
+                return
+            } catch {
+                let report = "torchrun failed (attempt \(attempt) of 2): \(error)\nWhat the ranks wrote:\n\(rankErrors(under: logs))"
+                guard attempt == 1, "\(error)".contains("Signal") else { throw TestDataError(report) }
+                print(report)
+            }
+        }
+    }
+
+    /// The last lines each rank wrote to standard error, found under torchrun's --log-dir.
+    func rankErrors(under logs: String) -> String {
+        let files = (FileManager.default.enumerator(atPath: logs)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix("stderr.log") }.sorted()
+        guard !files.isEmpty else { return "(no rank wrote a log under \(logs))" }
+        return files.map { file in
+            let lines = ((try? String(contentsOfFile: logs + "/" + file, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+            return "\(file), its last lines:\n" + lines.suffix(30).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
     /// A run of the experiment continued by the script in its own folder: `--report` measures
     /// the new checkpoint at its epoch (training time unknown) and adds it to the table.
     func testTheReportMeasuresARunTheScriptContinued() throws {

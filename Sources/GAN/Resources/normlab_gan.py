@@ -23,7 +23,7 @@ run's seed and the iteration, and each of K processes takes its share of every b
 statistics span all shares), so K processes compute what one would: a run continued here is the
 same training as in Normlab, not the same bits.
 """
-import argparse, functools, json, math, os, struct, zlib
+import argparse, functools, json, math, os, struct, sys, zlib
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
@@ -347,10 +347,7 @@ def save_checkpoint(args, config, iteration, generator, critic, optimizers, log,
     write_atomically(os.path.join(args.out, "log.csv"), ("\n".join([columns] + rows) + "\n").encode())
 
 
-def train(args):
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+def train(args, distributed):
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
@@ -419,9 +416,24 @@ def train(args):
                 models[0].train()
             if iteration % config["checkpoint_every"] == 0 or iteration == args.iterations:
                 save_checkpoint(args, config, iteration, *models, optimizers, log, latents, per_epoch)
-    if distributed:
-        dist.barrier()                                   # no process leaves while rank 0 still writes
-        dist.destroy_process_group()
+
+
+def main(args):
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if not distributed:
+        return train(args, distributed)
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    # train() returns before the group goes: its DistributedDataParallel wrappers, which hold
+    # the group, are freed while the group still works.
+    train(args, distributed)
+    dist.barrier()                                       # no process leaves while rank 0 still writes
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is written and flushed. The interpreter's own finalization would destroy what
+    # is left of PyTorch's communication objects in no set order, which can abort a process
+    # after a finished run (a rank seen dying with SIGABRT on a CI machine): leave without it.
+    os._exit(0)
 
 
 if __name__ == "__main__":
@@ -431,4 +443,4 @@ if __name__ == "__main__":
     parser.add_argument("--iterations", type=int, required=True, help="where the run stops, counted from its start (as Normlab's --iterations)")
     parser.add_argument("--out", required=True, help="directory for checkpoint.safetensors, log.csv and samples-*.png")
     parser.add_argument("--workers", type=int, help="processes decoding images (default 4 on a GPU, 0 on the CPU)")
-    train(parser.parse_args())
+    main(parser.parse_args())
