@@ -97,7 +97,7 @@ extension Tensor {
     }
 }
 
-/// ∂y/∂x for each x in `wrt` (the gradient of the sum of y's elements, or of ⟨seed, y⟩).
+/// ∂y/∂x for each x in `wrt`, of a scalar y, or of ⟨seed, y⟩ for any shape (PyTorch's grad_outputs).
 /// With `createGraph: true` the results are themselves in the graph, so they can be
 /// differentiated again (second and higher order).
 ///

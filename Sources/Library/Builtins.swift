@@ -149,14 +149,14 @@ private let coreBuiltins: [Builtin] = [
     },
 
     // MARK: Gradients
-    Builtin("grad", [.labelled("of", name: "y", .tensor, "the value to differentiate (its elements are summed)"),
+    Builtin("grad", [.labelled("of", name: "y", .tensor, "the value to differentiate: a scalar, or any shape with seed:"),
                      .labelled("wrt", name: "x", .either(.tensor, .list(.tensor)), "a tensor, or an array of tensors, that y depends on"),
                      .labelled("createGraph", .bool, default: false, "record the gradient's own graph, so it can be differentiated again"),
-                     .labelled("seed", .tensor, default: nil, "∂L/∂y to start from, shaped like y (default: ones)"),
+                     .labelled("seed", .tensor, default: nil, "∂L/∂y to start from, shaped like y (needed when y is not a scalar, as PyTorch's grad_outputs)"),
                      .labelled("allowUnused", .bool, default: false, "zeros for an x that y does not depend on (otherwise an error, as in PyTorch)")],
             returns: "Tensor or [Tensor]", .autograd,
             """
-            ∂y/∂x (of the sum of y's elements). With createGraph: true the result can be differentiated again, as the WGAN-GP penalty needs; \
+            ∂y/∂x of a scalar y (or the vector-Jacobian product with seed:). With createGraph: true the result can be differentiated again, as the WGAN-GP penalty needs; \
             without it the gradient is a constant, and the gradient of anything built from it is an error.
             """,
             example: "let x = tensor([1, 2]).requiringGrad(); grad(of: (x * x).sum(), wrt: x)") { args, _ in

@@ -37,9 +37,18 @@ extension Session {
 
 /// Which spelling of a label is canonical, and the other spellings accepted.
 public let labelConvention: String = {
-    let aliases = (builtins.map(\.signature) + tensorMembers.map(\.signature)).flatMap { signature in
-        signature.parameters.flatMap { p in p.aliases.map { "\($0): for \(signature.name)'s \(p.label ?? p.name):" } }
+    // One entry per alias and label, naming every function that takes it.
+    var users: [String: [String]] = [:], order: [String] = []
+    for signature in builtins.map(\.signature) + tensorMembers.map(\.signature) {
+        for p in signature.parameters {
+            for alias in p.aliases {
+                let key = "\(alias): for \(p.label ?? p.name):"
+                if users[key] == nil { order.append(key) }
+                users[key, default: []].append(signature.name)
+            }
+        }
     }
+    let aliases = order.map { "\($0) (\(users[$0, default: []].joined(separator: ", ")))" }
     return "Labels are spelled the Swift way, in camelCase (keepDims:, createGraph:, outputPadding:): help, completion and the "
         + "reference show that spelling, which is the canonical one."
         + (aliases.isEmpty ? "" : " Accepted as aliases, PyTorch's spelling: " + aliases.joined(separator: ", ") + ".")

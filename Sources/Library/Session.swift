@@ -26,6 +26,7 @@ public final class Session {
             })
         }
         interpreter.members = { value, name, location in try Session.member(of: value, name, at: location) }
+        interpreter.nameHints.merge(pytorchFunctionNames) { $1 }
     }
 
     /// A session on a terminal whose text goes to `output` (and live displays to `live`, when given).
@@ -64,8 +65,7 @@ public final class Session {
         switch value {
         case .tensor(let t):
             guard let member = membersByName[name] else {
-                throw ScriptError(.runtime, "a Tensor has no property or method '\(name)'", at: location,
-                                  hint: suggestion(for: name, among: tensorMembers.map(\.name)).map { "did you mean '\($0)'?" })
+                throw ScriptError(.runtime, "a Tensor has no property or method '\(name)'", at: location, hint: missingMemberHint(name))
             }
             if member.isProperty {
                 return try member.body(t, member.signature.bind(Arguments(positional: [], labeled: [], location: location, function: name)))

@@ -11,8 +11,10 @@ private func method(_ name: String, _ parameters: [BuiltinParameter] = [], retur
     TensorMember(name, parameters, returns: returns, isProperty: false, doc: doc, example: example, body)
 }
 
-private let axes = BuiltinParameter.labelled("axes", .either(.int, .list(.int)), default: nil, "an axis or an array of axes (all when omitted); negative counts from the end")
-private let keepDims = BuiltinParameter.labelled("keepDims", .bool, default: false, "keep each reduced axis with size 1, so the result broadcasts against x")
+private let axes = BuiltinParameter.labelled("axes", .either(.int, .list(.int)), default: nil, aliases: ["dim"],
+                                             "an axis or an array of axes (all when omitted); negative counts from the end")
+private let keepDims = BuiltinParameter.labelled("keepDims", .bool, default: false, aliases: ["keepdim"],
+                                                 "keep each reduced axis with size 1, so the result broadcasts against x")
 private let unbiased = BuiltinParameter.labelled("unbiased", .bool, default: false, "divide by n − 1 instead of n")
 
 private func reduction(_ name: String, _ doc: String, _ f: @escaping @Sendable (Tensor, [Int]?, Bool) throws -> Tensor) -> TensorMember {
@@ -75,3 +77,37 @@ public let tensorMembers: [TensorMember] = [
         try t.backward(); return .none
     },
 ]
+
+/// What a PyTorch tensor method is written as here, for the hint when a student types the
+/// PyTorch name (a function of the same name, like `abs`, is found from the builtin table).
+let pytorchMemberNames: [String: String] = {
+    let matmul = "is a @ b (or matmul(a, b)) here"
+    return [
+        "view": "is .reshaped(…) here", "reshape": "is .reshaped(…) here", "flatten": "is .flattened() here",
+        "permute": "is .permuted(…) here", "transpose": "is .transposed() (the last two axes) or .permuted(…) here", "t": "is .T here",
+        "size": "is .shape here", "numel": "is .count here", "dim": "is .rank here", "ndim": "is .rank here",
+        "var": "is .variance(unbiased: true) here (PyTorch divides by n − 1 unless told, Normlab by n)",
+        "detach": "is .detached() here", "requires_grad_": "is .requiringGrad() here", "requires_grad": "is .requiresGrad here",
+        "tolist": "is .scalars() here", "sort": "is .sorted() here", "matmul": matmul, "mm": matmul, "bmm": matmul,
+        "dot": "is (a * b).sum() here", "dtype": "has no counterpart: every tensor here is float32",
+    ]
+}()
+
+/// PyTorch's functions and modules for the two formulas, and where they are here.
+let pytorchFunctionNames: [String: String] = {
+    let spectral = "formula (1) here is W / sigma_max(W) with the exact σ, or W / power_iteration(W, iters: 1).sigma as training estimates it (lesson 2)"
+    let adain = "formula (2) here is adain(x, y); instance_stats(x) gives its μ and σ (lesson 3)"
+    return ["spectral_norm": spectral, "SpectralNorm": spectral, "adaptive_instance_norm": adain, "AdaIN": adain,
+            "instance_norm": adain, "InstanceNorm2d": adain]
+}()
+
+/// The hint for a tensor member that does not exist: the PyTorch spelling's counterpart, a
+/// builtin function of that name, or the nearest member name.
+func missingMemberHint(_ name: String) -> String? {
+    if let counterpart = pytorchMemberNames[name] { return "PyTorch's .\(name) \(counterpart)" }
+    if let function = builtins.first(where: { $0.name == name }) {
+        let more = function.signature.parameters.count > 1 ? ", …" : ""
+        return "\(name) is a function here: \(name)(x\(more))"
+    }
+    return suggestion(for: name, among: tensorMembers.map(\.name)).map { "did you mean '\($0)'?" }
+}

@@ -43,6 +43,11 @@ public final class Interpreter {
     public var builtins: [String: Value] = [:]
     /// Properties and methods of values (`x.shape`, `x.sum(axes:)`), provided by the host.
     public var members: (Value, String, Location) throws -> Value? = { _, _, _ in nil }
+    /// Hints for names a student brings from elsewhere (PyTorch's modules, the host's renamed
+    /// functions), shown when such a name is not defined.
+    public var nameHints: [String: String] = Dictionary(uniqueKeysWithValues: ["torch", "np", "numpy", "nn", "F", "math"].map {
+        ($0, "there are no modules to import here: every builtin is in scope (torch.randn(2, 3) is randn(2, 3), torch.matmul(a, b) is a @ b); :help lists them")
+    })
     /// Where `print` writes.
     public var output: (String) -> Void = { print($0) }
     public let interrupt: InterruptFlag
@@ -81,6 +86,9 @@ public final class Interpreter {
                 }
             }
         }
+        // A Ctrl-C that came during the last statement's one long engine operation (which runs
+        // to its end) is this program's: left set, it would stop the next one instead.
+        if let last = statements.last { try checkInterrupt(at: last.location) }
     }
 
     /// The session's variables (not builtins), for `:vars`.
@@ -271,7 +279,7 @@ public final class Interpreter {
         if let v = env.lookup(name) { return v.value }
         if let b = builtins[name] { return b }
         throw ScriptError(.runtime, "'\(name)' is not defined", at: location,
-                          hint: suggestion(for: name, among: env.allNames + Array(builtins.keys)).map { "did you mean '\($0)'?" })
+                          hint: nameHints[name] ?? suggestion(for: name, among: env.allNames + Array(builtins.keys)).map { "did you mean '\($0)'?" })
     }
 
     func unary(_ op: UnaryOperator, _ value: Value, at location: Location) throws -> Value {

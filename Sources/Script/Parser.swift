@@ -117,6 +117,11 @@ public struct Parser {
         var statements: [Statement] = []
         skipSeparators()
         while current.kind != .end {
+            if case .identifier(let word) = current.kind, word == "import" || word == "from",
+               case .identifier = tokens[min(position + 1, tokens.count - 1)].kind {
+                throw ScriptError(.syntax, "there is nothing to import: every builtin is already in scope", at: current.location,
+                                  hint: "torch.randn(2, 3) is randn(2, 3) here; :help lists the builtins")
+            }
             statements.append(try statement())
             try endOfStatement()
         }
@@ -411,7 +416,11 @@ public struct Parser {
                 label = name
                 position += 2
             }
-            result.append(Argument(label: label, value: try expression()))
+            let value = try expression()
+            if label == nil, case .variable(let name, _) = value, check(.assign) {
+                throw ScriptError(.syntax, "a label is followed by ':' here, not '='", at: current.location, hint: "write \(name): and the value, as in x.sum(axes: 1)")
+            }
+            result.append(Argument(label: label, value: value))
             if match(.comma) == nil { break }
         }
         _ = try expect(closing, context)

@@ -216,6 +216,25 @@ final class ArgumentCheckingTests: XCTestCase {
         XCTAssertEqual(message("faces([2])").message, "faces: argument 1 (count) must be a whole number, got an Array")
     }
 
+    /// A student from PyTorch types PyTorch's names: the hint says what they are here, and
+    /// PyTorch's spelling of a reduction's labels is accepted.
+    func testPyTorchNamesGetTheirCounterparts() throws {
+        XCTAssertEqual(message("randn(3).view(3, 1)").hint, "PyTorch's .view is .reshaped(…) here")
+        XCTAssertEqual(message("randn(2, 2).mm(randn(2, 2))").hint, "PyTorch's .mm is a @ b (or matmul(a, b)) here")
+        XCTAssertEqual(message("randn(3).abs()").hint, "abs is a function here: abs(x)")
+        XCTAssertEqual(message("randn(3).clamp(0, 1)").hint, "clamp is a function here: clamp(x, …)")
+        XCTAssertEqual(message("randn(3).shap").hint, "did you mean 'shape'?")
+        XCTAssertEqual(message("import torch").message, "there is nothing to import: every builtin is already in scope")
+        XCTAssertEqual(message("torch.randn(2, 3)").hint?.hasPrefix("there are no modules to import here"), true)
+        XCTAssertEqual(message("randn(2, 3).sum(dim=1)").message, "a label is followed by ':' here, not '='")
+        XCTAssertEqual(message("spectral_norm(randn(3, 3))").hint?.contains("sigma_max(W)"), true)
+        XCTAssertEqual(message("randn(3).dtype").hint, "PyTorch's .dtype has no counterpart: every tensor here is float32")
+        var output: [String] = []
+        let session = Session(output: { output.append($0) })
+        try session.run("let x = tensor([[1, 2], [3, 4]])\nprint(x.sum(dim: 1), x.mean(dim: 0, keepdim: true).shape)")
+        XCTAssertEqual(output, ["[3. 7.] [1, 2]"])
+    }
+
     /// One answer for leaky ReLU's slope: the builtin's default is the critic's.
     func testLeakyReluDefaultIsTheCriticSlope() throws {
         var output: [String] = []

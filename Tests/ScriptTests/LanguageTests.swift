@@ -168,6 +168,19 @@ final class EvaluatorTests: XCTestCase {
         let count = try evaluate("count > 0", in: i)
         XCTAssertEqual(count, ["true"])
     }
+
+    /// Ctrl-C during a program's last statement, inside one operation that cannot stop midway:
+    /// the program that was running reports it, and the next program runs.
+    func testAnInterruptDuringTheLastStatementStopsThatProgramNotTheNext() throws {
+        let flag = InterruptFlag()
+        let i = Interpreter(interrupt: flag)
+        i.builtins["press"] = .builtin(BuiltinFunction(name: "press") { _ in flag.request(); return .number(1) })
+        XCTAssertThrowsError(try evaluate("let pressed = press()", in: i)) {
+            XCTAssertEqual(($0 as? ScriptError)?.kind, .interrupted)
+        }
+        XCTAssertEqual(try evaluate("pressed", in: i), ["1"], "the statement ran to its end and keeps its value")
+        XCTAssertEqual(try evaluate("2\n3", in: i), ["2", "3"])
+    }
 }
 
 /// Thousands of random and mutated inputs: the interpreter always answers (a value or a
