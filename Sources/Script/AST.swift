@@ -20,11 +20,13 @@ public indirect enum Expression: Sendable {
     case postfix(Expression, [Suffix])
     /// condition ? then : otherwise
     case conditional(Expression, Expression, Expression, Location)
+    /// `:` alone in a subscript (`x[:, 1]`, as in NumPy): every index of that axis.
+    case wholeAxis(Location)
 
     public var location: Location {
         switch self {
         case .number(_, let l), .string(_, let l), .bool(_, let l), .none(let l), .variable(_, let l), .array(_, let l), .dictionary(_, let l),
-             .unary(_, _, let l), .conditional(_, _, _, let l):
+             .unary(_, _, let l), .conditional(_, _, _, let l), .wholeAxis(let l):
             return l
         case .binary(let first, let operations): return operations.first?.location ?? first.location
         case .postfix(let base, let suffixes): return suffixes.last?.location ?? base.location

@@ -245,6 +245,7 @@ public final class Interpreter {
         case .number(let n, _): return .number(n)
         case .bool(let b, _): return .bool(b)
         case .none: return .none
+        case .wholeAxis: return .range(0, Int.max)                 // clipped to the axis, as every range is
         case let .string(pieces, _): return try interpolate(pieces, in: env)
         case let .variable(name, location): return try lookup(name, at: location, in: env)
         case let .array(elements, _): return .array(try elements.map { try evaluate($0, in: env) })

@@ -411,12 +411,28 @@ public struct Parser {
     mutating func arguments(closing: Symbol, _ context: String) throws -> [Argument] {
         var result: [Argument] = []
         while !check(closing) {
+            if closing == .rightBracket, check(.closedRange) {
+                throw ScriptError(.syntax, "'...' for the remaining axes is not written here", at: current.location,
+                                  hint: "give ':' for each axis before the one you index: x[:, :, 1]")
+            }
+            if closing == .rightBracket, check(.colon) {
+                let whole = advance()
+                guard check(.comma) || check(closing) else {
+                    throw ScriptError(.syntax, "a slice is a range here, not ':'", at: whole.location, hint: "x[1..<3, :] takes rows 1 and 2 and every column")
+                }
+                result.append(Argument(label: nil, value: .wholeAxis(whole.location)))
+                if match(.comma) == nil { break }
+                continue
+            }
             var label: String?
             if case .identifier(let name) = current.kind, tokens[min(position + 1, tokens.count - 1)].kind == .symbol(.colon) {
                 label = name
                 position += 2
             }
             let value = try expression()
+            if closing == .rightBracket, label == nil, check(.colon) {
+                throw ScriptError(.syntax, "a slice is a range here, not ':'", at: current.location, hint: "x[1..<3, :] takes rows 1 and 2 and every column")
+            }
             if label == nil, case .variable(let name, _) = value, check(.assign) {
                 throw ScriptError(.syntax, "a label is followed by ':' here, not '='", at: current.location, hint: "write \(name): and the value, as in x.sum(axes: 1)")
             }

@@ -235,6 +235,18 @@ final class ArgumentCheckingTests: XCTestCase {
         XCTAssertEqual(output, ["[3. 7.] [1, 2]"])
     }
 
+    /// `:` alone takes a whole axis, as in NumPy; Python's other slices and `...` say how
+    /// to write them here.
+    func testAColonTakesAWholeAxis() throws {
+        var output: [String] = []
+        let session = Session(output: { output.append($0) })
+        try session.run("let x = tensor([[1, 2, 3], [4, 5, 6]])\nx[:, 1]\nx[1, :]\nx[:].shape\n[1, 2, 3][:]\n[:]")
+        XCTAssertEqual(output, ["[2. 5.]", "[4. 5. 6.]", "[2, 3]", "[1, 2, 3]", "[:]"])
+        XCTAssertEqual(message("zeros(2, 3)[1:3]").message, "a slice is a range here, not ':'")
+        XCTAssertEqual(message("zeros(2, 3)[:2]").message, "a slice is a range here, not ':'")
+        XCTAssertEqual(message("zeros(2, 3)[..., 1]").message, "'...' for the remaining axes is not written here")
+    }
+
     /// One answer for leaky ReLU's slope: the builtin's default is the critic's.
     func testLeakyReluDefaultIsTheCriticSlope() throws {
         var output: [String] = []
