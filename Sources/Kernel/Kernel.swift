@@ -1,5 +1,6 @@
 import CPlatform
 import CZMQ
+import Engine
 import Foundation
 import Library
 import Notebook
@@ -9,11 +10,11 @@ import Script
 /// its output as Jupyter messages. Cells run on the calling thread, which serves the shell
 /// socket; the heartbeat and control sockets have threads of their own, so the heartbeat
 /// answers and a shutdown or interrupt request is heard while a cell runs.
-public final class Kernel: @unchecked Sendable {
+public final class Kernel: CommandHost, @unchecked Sendable {
     let signer: Signer
     let context: SocketContext
     let shell, control, iopub, stdin, heartbeat: Socket
-    let session: Session
+    public let session: Session
     let frontEnd: KernelFrontEnd
     let sessionID = UUID().uuidString.lowercased()
     let version: String
@@ -23,6 +24,9 @@ public final class Kernel: @unchecked Sendable {
     var current: Message?
     var executionCount = 0
     var history: [(count: Int, code: String)] = []
+    /// Help that the cell being run asked for (`name?`, `:help`), sent as IPython sends `?`: a
+    /// "page" payload of the reply, which JupyterLab and VS Code show below the cell.
+    var pages: [String] = []
 
     /// Binds the sockets of the connection file. `interrupt` is the flag SIGINT sets;
     /// `checking` runs the lessons' small presets, as `normlab run --check` does.
@@ -121,7 +125,7 @@ public final class Kernel: @unchecked Sendable {
     var kernelInfo: JSONObject {
         ["status": "ok", "protocol_version": Message.protocolVersion, "implementation": "normlab", "implementation_version": version,
          "language_info": NotebookDocument.languageInfo,
-         "banner": "Normlab \(version): spectral norm, AdaIN and WGAN-GP, step by step. help(\"name\") describes a builtin.",
+         "banner": "Normlab \(version): spectral norm, AdaIN and WGAN-GP, step by step. name? describes a builtin; :help lists them all.",
          "help_links": [JSONObject](), "debugger": false]
     }
 
@@ -141,15 +145,58 @@ public final class Kernel: @unchecked Sendable {
         // An interrupt that came while nothing ran is not for this cell.
         session.interpreter.interrupt.clear()
         defer { current = nil; session.frontEnd = frontEnd }
+        pages = []
+        // What errors point into: the cell, or the expression of `:time EXPR`.
+        var source = code
         do {
-            try session.run(code, file: "In[\(executionCount)]")
-            return ["status": "ok", "execution_count": executionCount, "user_expressions": JSONObject(), "payload": [JSONObject]()]
+            if let (command, argument) = try Kernel.command(in: code) {
+                source = argument
+                try command.run(in: self, argument: argument)
+            } else {
+                do { try session.run(code, file: "In[\(executionCount)]") } catch let error as ScriptError {
+                    throw Kernel.explained(error, in: code)
+                }
+            }
+            let payload: [JSONObject] = pages.map { ["source": "page", "data": ["text/plain": $0], "start": 0] }
+            return ["status": "ok", "execution_count": executionCount, "user_expressions": JSONObject(), "payload": payload]
         } catch {
-            let (name, value, traceback) = describe(error, code: code)
+            let (name, value, traceback) = describe(error, code: source)
             if !silent { publish("error", ["ename": name, "evalue": value, "traceback": traceback], parent: request) }
             return ["status": "error", "execution_count": executionCount, "ename": name, "evalue": value, "traceback": traceback]
         }
     }
+
+    /// A cell that is one `:` command or a question about a name (`adain?`, `?x`), read as the
+    /// REPL reads such a line; nil for code.
+    static func command(in code: String) throws -> (command: Command, argument: String)? {
+        guard let line = onlyLine(of: code) else { return nil }
+        return try Command.parse(line)
+    }
+
+    /// The cell's one line, trimmed, when it has no other (blank lines aside).
+    static func onlyLine(of code: String) -> String? {
+        let line = code.trimmingCharacters(in: .whitespacesAndNewlines)
+        return line.contains(where: \.isNewline) ? nil : line
+    }
+
+    /// A parse error on a line of a longer cell that is a command (`:vars`) or `name?`: the
+    /// error says that such a line needs a cell of its own, which is all the kernel reads.
+    static func explained(_ error: ScriptError, in code: String) -> ScriptError {
+        let lines = code.split(separator: "\n", omittingEmptySubsequences: false)
+        guard error.kind == .syntax, error.function == nil, let number = error.location?.line, lines.indices.contains(number - 1) else { return error }
+        let line = lines[number - 1].trimmingCharacters(in: .whitespaces)
+        guard Command.isCommand(line) else { return error }
+        var explained = error
+        explained.hint = "'\(printable(line))' is not code but a command: give it a cell of its own"
+        return explained
+    }
+
+    // MARK: CommandHost
+
+    public var isTerminal: Bool { false }
+    public func say(_ text: String) { session.frontEnd.text(text) }
+    public func page(_ text: String) { pages.append(text) }
+    public func resetVariables() { session.interpreter.reset() }
 
     /// Jupyter's three fields of an error: its kind, its message, and the lines to show (the
     /// error as the REPL prints it, with the cell's line and a caret).
@@ -171,7 +218,7 @@ public final class Kernel: @unchecked Sendable {
         let code = content["code"] as? String ?? ""
         let cursor = content["cursor_pos"] as? Int ?? code.unicodeScalars.count
         let before = String(String.UnicodeScalarView(code.unicodeScalars.prefix(cursor)))
-        let completion = session.complete(before)
+        let completion = Command.completions(of: before, terminal: false) ?? session.complete(before)
         // Jupyter counts the cursor in code points, Completion in characters.
         let start = String(before.prefix(completion.start)).unicodeScalars.count
         return ["status": "ok", "matches": completion.candidates, "cursor_start": start, "cursor_end": cursor, "metadata": JSONObject()]
@@ -195,6 +242,8 @@ public final class Kernel: @unchecked Sendable {
     /// The language's own answer: complete, incomplete (with the indent of the next line) or invalid.
     func isComplete(_ content: JSONObject) -> JSONObject {
         let code = content["code"] as? String ?? ""
+        // A command runs as it is (an unknown one says so): the language would call `:` or `x?` invalid.
+        if let line = Kernel.onlyLine(of: code), Command.isCommand(line) { return ["status": "complete"] }
         switch Parser.completeness(of: code) {
         case .complete: return ["status": "complete"]
         case .invalid: return ["status": "invalid"]

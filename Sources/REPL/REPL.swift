@@ -1,4 +1,3 @@
-import Dispatch
 import Engine
 import Foundation
 import Library
@@ -8,7 +7,7 @@ import Script
 
 /// The read-eval-print loop: `:` commands, stepping through a lesson with Enter, and any other
 /// line run in the same session. It never dies on a user error.
-public final class REPL {
+public final class REPL: CommandHost {
     public let notebook: Notebook
     let reader: LineReader
     let interactive: Bool
@@ -38,82 +37,35 @@ public final class REPL {
         pager = presenter ?? Pager(color: notebook.color)
     }
 
-    var session: Session { notebook.session }
+    public var session: Session { notebook.session }
+    public var isTerminal: Bool { true }
+    /// Forgets the transcript too: a saved session would show values no variable holds.
+    public func resetVariables() { notebook.reset() }
 
-    struct Command: Sendable {
-        let usage: String
-        let doc: String
-        let run: @Sendable (REPL, String) throws -> Void
-    }
-
-    static let commands: [(String, Command)] = [
-        ("help", Command(usage: ":help [name]", doc: "this list, or help on a builtin or method (also: name?)") { r, arg in
-            r.show(arg.isEmpty ? r.commandHelp + "\n\n" + r.session.helpIndex : r.session.help(arg))
-        }),
-        ("next", Command(usage: ":next (or Enter)", doc: "show and run the next cell") { r, _ in r.runNextCell() }),
-        ("prev", Command(usage: ":prev", doc: "run the previous cell again") { r, _ in
-            try r.notebook.go(to: max(0, r.notebook.position - 2)); r.runNextCell()
-        }),
-        ("goto", Command(usage: ":goto N", doc: "run cell N") { r, arg in
+    /// The bodies of the commands that step through a lesson or leave (`Command.all` has the
+    /// rest, shared with the kernel, and the usage and help of these).
+    static let lessonCommands: [String: @Sendable (REPL, String) throws -> Void] = [
+        "next": { r, _ in r.runNextCell() },
+        "prev": { r, _ in try r.notebook.go(to: max(0, r.notebook.position - 2)); r.runNextCell() },
+        "goto": { r, arg in
             guard let n = Int(arg) else { throw ScriptError(.runtime, ":goto needs a cell number", hint: ":cells lists them") }
             try r.notebook.go(to: n - 1); r.runNextCell()
-        }),
-        ("cells", Command(usage: ":cells", doc: "the lesson's cells, ▶ marks the next") { r, _ in r.say(r.notebook.outline) }),
-        ("run", Command(usage: ":run", doc: "run the rest of the lesson") { r, _ in r.outcome(r.notebook.runRest()) }),
-        ("load", Command(usage: ":load FILE|N", doc: "open a lesson file, or lesson N") { r, arg in
+        },
+        "cells": { r, _ in r.say(r.notebook.outline) },
+        "run": { r, _ in r.outcome(r.notebook.runRest()) },
+        "load": { r, arg in
             try r.notebook.load(try lessonPath(arg))
             r.say("Loaded \(r.notebook.lesson?.title ?? arg): \(r.notebook.lesson?.cells.count ?? 0) cells. Press Enter to run the first.")
-        }),
-        ("reload", Command(usage: ":reload", doc: "read the lesson file again, keeping the position") { r, _ in
-            try r.notebook.reload(); r.say("Reloaded; next is cell \(r.notebook.position + 1).")
-        }),
-        ("reset", Command(usage: ":reset", doc: "forget every variable") { r, _ in r.notebook.reset(); r.say("Variables cleared.") }),
-        ("vars", Command(usage: ":vars", doc: "the session's variables: name, type, shape") { r, _ in r.say(r.variablesTable) }),
-        ("time", Command(usage: ":time EXPR", doc: "the median time of an expression over repeats") { r, arg in try r.time(arg) }),
-        ("backend", Command(usage: ":backend [reference|simd]", doc: "switch the engine's backend") { r, arg in
-            switch arg {
-            case "": break
-            case "reference": Runtime.backend = ReferenceBackend()
-            case "simd": Runtime.backend = SIMDBackend()
-            default: throw ScriptError(.runtime, "the backends are 'reference' and 'simd'")
-            }
-            r.say("backend: \(Runtime.backend.name), threads: \(Runtime.threads)")
-        }),
-        ("threads", Command(usage: ":threads N", doc: "threads for the SIMD backend") { r, arg in
-            guard let n = Int(arg), n >= 1 else { throw ScriptError(.runtime, ":threads needs a number ≥ 1") }
-            Runtime.threads = n; r.say("threads: \(n)")
-        }),
-        ("memory", Command(usage: ":memory [SIZE]", doc: "memory held by tensors, and the budget for it (:memory 8GiB sets it)") { r, arg in
-            if !arg.isEmpty {
-                guard let bytes = parseBytes(arg) else { throw ScriptError(.runtime, ":memory needs a size such as 8GiB or 512MiB") }
-                Runtime.memoryBudget = bytes
-            }
-            r.say("tensors hold \(formatBytes(Runtime.liveTensorBytes)) (\(formatBytes(Runtime.peakTensorBytes)) at most so far); "
-                  + "budget \(formatBytes(Runtime.memoryBudget)), one tensor at most \(formatBytes(Runtime.allocationLimit))")
-        }),
-        ("seed", Command(usage: ":seed [N]", doc: "restart the random stream from seed N, or show the seed") { r, arg in
-            if arg.isEmpty {
-                r.say("seed: \(Runtime.lastSeed) (the last one set; :seed N or seed(N) restarts the stream)")
-                return
-            }
-            guard let n = UInt64(arg) else { throw ScriptError(.runtime, ":seed needs a whole number ≥ 0, got '\(arg)'") }
-            Runtime.seed(n); r.say("seed: \(n)")
-        }),
-        ("save", Command(usage: ":save FILE", doc: "save the session as Markdown, or as a Jupyter notebook (.ipynb)") { r, arg in
+        },
+        "reload": { r, _ in try r.notebook.reload(); r.say("Reloaded; next is cell \(r.notebook.position + 1).") },
+        "save": { r, arg in
             guard !arg.isEmpty else { throw ScriptError(.runtime, ":save needs a file name, e.g. :save session.md or :save session.ipynb") }
             try r.notebook.save(to: arg); r.say("Saved \(printable(arg)).")
-        }),
-        ("quit", Command(usage: ":quit", doc: "leave (also Ctrl-D)") { _, _ in throw Quit() }),
+        },
+        "quit": { _, _ in throw Quit() },
     ]
 
     struct Quit: Error {}
-
-    var commandHelp: String {
-        let width = (REPL.commands.map(\.1.usage.count).max() ?? 0) + 2
-        return "Commands:\n" + REPL.commands.map { "  " + $0.1.usage.padding(toLength: width, withPad: " ", startingAt: 0) + $0.1.doc }.joined(separator: "\n")
-            + "\n\nAny other line runs in the session. Tab completes names, the labels of the call being written, members after a dot, "
-            + "and file paths in strings and after :load and :save; Ctrl-C stops a running cell."
-    }
 
     var prompt: String {
         if !pending.isEmpty { return "   ...> " }
@@ -121,10 +73,10 @@ public final class REPL {
         return "normlab\(place.isEmpty ? "" : " " + place)> "
     }
 
-    func say(_ text: String) { notebook.write(text) }
+    public func say(_ text: String) { notebook.write(text) }
 
     /// Text that may be long (help): on a terminal wrapped at words and paged.
-    func show(_ text: String) {
+    public func page(_ text: String) {
         guard interactive else { return say(text) }
         pager.page(pager.fit(text))
     }
@@ -189,21 +141,10 @@ public final class REPL {
                 if notebook.lesson != nil { runNextCell() }
                 return
             }
-            if trimmed.hasPrefix(":") {
-                let word = trimmed.dropFirst().prefix { !$0.isWhitespace }
-                let argument = trimmed.dropFirst(word.count + 1).trimmingCharacters(in: .whitespaces)
-                let matches = REPL.commands.filter { $0.0.hasPrefix(word) }
-                guard let command = matches.first(where: { $0.0 == word }) ?? (matches.count == 1 ? matches.first : nil), !word.isEmpty else {
-                    throw ScriptError(.runtime, "unknown command ':\(word)'",
-                                      hint: matches.count > 1 ? "did you mean " + matches.map { ":" + $0.0 }.joined(separator: " or ") + "?" : ":help lists the commands")
-                }
-                try command.1.run(self, argument)
+            if let (command, argument) = try Command.parse(trimmed) {
+                if let body = REPL.lessonCommands[command.name] { try body(self, argument) } else { try command.run(in: self, argument: argument) }
                 return
             }
-            if trimmed.hasSuffix("?") && trimmed.dropLast().allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) {
-                show(session.help(String(trimmed.dropLast()))); return
-            }
-            if trimmed.hasPrefix("?") { show(session.help(String(trimmed.dropFirst()))); return }
             if ["exit", "quit", "exit()", "quit()"].contains(trimmed) && session.interpreter.variable(trimmed) == nil {
                 say("To leave, type :quit or press Ctrl-D."); return
             }
@@ -238,34 +179,6 @@ public final class REPL {
     func outcome(_ result: Notebook.Outcome) {
         if case .ok = result { return }
         failed = true
-    }
-
-    var variablesTable: String {
-        let rows = session.interpreter.variables.filter { $0.name != "_" }
-        guard !rows.isEmpty else { return "no variables yet" }
-        return rows.map { name, value in
-            let shape: String
-            if case .tensor(let t) = value { shape = t.shape.description } else { shape = "" }
-            return name.padding(toLength: 14, withPad: " ", startingAt: 0) + value.typeName.padding(toLength: 12, withPad: " ", startingAt: 0) + shape
-        }.joined(separator: "\n")
-    }
-
-    /// Like IPython's %timeit: repeats until about half a second has passed, reports the median.
-    func time(_ expression: String) throws {
-        guard !expression.isEmpty else { throw ScriptError(.runtime, ":time needs an expression, e.g. :time randn(512, 512) @ randn(512, 512)") }
-        var samples: [Double] = []
-        let previous = session.frontEnd
-        session.frontEnd = SilentFrontEnd()
-        defer { session.frontEnd = previous }
-        let deadline = DispatchTime.now().uptimeNanoseconds + 500_000_000
-        repeat {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try session.run(expression)
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        } while (samples.count < 3 || DispatchTime.now().uptimeNanoseconds < deadline) && samples.count < 1000
-        let median = samples.sorted()[samples.count / 2]
-        let text = median < 1e-3 ? String(format: "%.1f µs", median * 1e6) : (median < 1 ? String(format: "%.2f ms", median * 1e3) : String(format: "%.3f s", median))
-        previous.text("\(text) median of \(samples.count) runs (backend \(Runtime.backend.name), \(Runtime.threads) thread\(Runtime.threads == 1 ? "" : "s"))")
     }
 
     /// The welcome screen: what this is and the few keys that matter.
@@ -320,9 +233,7 @@ public func lessonPath(_ argument: String) throws -> String {
 /// `:save` (and lessons by number's name after `:load`), and everything else as the session
 /// completes code (names, members, labels, paths in strings).
 public func completions(in session: Session, line: String) -> Completion {
-    if line.hasPrefix(":") && !line.contains(" ") {
-        return Completion(start: 0, candidates: REPL.commands.map { ":" + $0.0 }.filter { $0.hasPrefix(line) })
-    }
+    if let commands = Command.completions(of: line, terminal: true) { return commands }
     for command in [":load ", ":save "] where line.hasPrefix(command) {
         let start = command.count + line.dropFirst(command.count).prefix { $0 == " " }.count
         let fragment = String(line.dropFirst(start))

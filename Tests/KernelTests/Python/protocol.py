@@ -115,6 +115,57 @@ try:
     assert comms["status"] == "ok" and comms["comms"] == {}, comms
     ok("history and comm_info")
 
+    # The REPL's forms of help and its commands, each a cell of its own. Help comes as IPython
+    # sends ?: a "page" payload of the reply, which JupyterLab and VS Code show below the cell.
+    def page(reply):
+        pages = [p["data"]["text/plain"] for p in reply.get("payload", []) if p["source"] == "page"]
+        assert reply["status"] == "ok" and len(pages) == 1, reply
+        return pages[0]
+
+    def said(outputs):
+        return "".join(s["text"] for s in of(outputs, "stream"))
+
+    adain_help = page(run(kc, "adain?")[0])
+    assert adain_help.startswith("adain(_ x: Tensor, style y: Tensor"), adain_help
+    assert page(run(kc, "?adain")[0]) == adain_help and page(run(kc, ":help adain")[0]) == adain_help
+    assert page(run(kc, "weights?")[0]) == "weights: Tensor [2]"
+    assert "did you mean 'adain'?" in page(run(kc, "adian?")[0])
+    index = page(run(kc, ":help")[0])
+    assert ":time EXPR" in index and "Tensor properties and methods" in index and ":next (or Enter)" not in index, index
+    ok("name?, ?name, :help [name]: the REPL's help as a page payload")
+
+    reply, outputs = run(kc, ":vars")
+    assert reply["status"] == "ok" and "weights       Tensor      [2]" in said(outputs), outputs
+    reply, outputs = run(kc, "let P = randn(64, 64)\nlet Q = randn(64, 64)")
+    reply, outputs = run(kc, ":time P @ Q")
+    assert reply["status"] == "ok" and "median of" in said(outputs) and not of(outputs, "execute_result"), outputs
+    reply, outputs = run(kc, ":seed 7")
+    assert said(outputs) == "seed: 7\n", outputs
+    reply, outputs = run(kc, ":memory")
+    assert said(outputs).startswith("tensors hold"), outputs
+    reply, outputs = run(kc, ":time zeros(2) + zeros(3)")
+    assert reply["status"] == "error" and "do not fit" in reply["evalue"], reply
+    reply, outputs = run(kc, ":nope")
+    assert reply["status"] == "error" and "unknown command ':nope'" in reply["evalue"], reply
+    for command in [":next", ":prev", ":goto 2", ":cells", ":run", ":load 1", ":reload", ":save x.md", ":quit"]:
+        reply, outputs = run(kc, command)
+        assert reply["status"] == "error" and "is a terminal command" in reply["evalue"] and "in a notebook, " in reply["evalue"], reply
+        assert of(outputs, "error")[0]["traceback"][0].startswith("error: :"), outputs
+    reply, _ = run(kc, "let y = 1\n:vars")
+    assert reply["status"] == "error" and "give it a cell of its own" in reply["evalue"], reply
+    reply, outputs = run(kc, ":reset")
+    assert said(outputs) == "Variables cleared.\n", outputs
+    reply, _ = run(kc, "P")
+    assert reply["status"] == "error" and "not defined" in reply["evalue"], reply
+    ok("commands: :vars, :time, :seed, :memory, :reset; the terminal's say what to do instead")
+
+    for line in ["adain?", "?adain", "?", ":help adain", ":vars", ":time (1 +", ":nope"]:
+        assert completeness(line)["status"] == "complete", (line, completeness(line))
+    assert completeness(":vars\nfor i in 0..<3 {")["status"] == "incomplete"
+    commands = kc.complete(":r", 2, reply=True, timeout=30)["content"]
+    assert commands["matches"] == [":reset"] and commands["cursor_start"] == 0, commands
+    ok("is_complete and complete for commands")
+
     # A loop that runs until interrupted. While it runs, the heartbeat beats and the control
     # socket answers; SIGINT (signal mode) stops the cell and the session keeps its variables.
     msg_id = kc.execute("var i = 0\nwhile true { i += 1 }")
