@@ -57,10 +57,21 @@ public struct Picture {
         }
     }
 
-    /// A batch `[N, C, H, W]` as a grid of `rows` rows; a terminal arranges the images to fill
-    /// its width (or `columns`, when narrower) within its height, each with its index under it.
+    /// A batch `[N, C, H, W]`. A terminal arranges the images to fill its width (or `columns`,
+    /// when narrower) within its height, each with its index under it; the pixels (a notebook's
+    /// PNG, a saved transcript) are the same rows as on a terminal of the standard size, or
+    /// `rows` rows when given.
     public static func batch(_ images: Tensor, range: PixelRange = .unit, rows: Int? = nil, columns: Int? = nil, description: String? = nil) throws -> Picture {
-        try Picture(pixels: try grid(images, rows: rows), range: range, description: description ?? "<\(images.shape[0]) images \(images.shape)>") { width, height, colors in
+        let pixels: Tensor
+        if rows == nil, images.rank == 4, images.shape[0] > 0 {
+            let area = TerminalFrontEnd.drawingArea(columns: standardTerminal.columns, rows: standardTerminal.rows)
+            let perRow = batchLayout(count: images.shape[0], height: images.shape[2], width: images.shape[3],
+                                     columns: min(columns ?? area.columns, area.columns), rows: area.rows).perRow
+            pixels = try grid(images, columns: perRow)
+        } else {
+            pixels = try grid(images, rows: rows)
+        }
+        return try Picture(pixels: pixels, range: range, description: description ?? "<\(images.shape[0]) images \(images.shape)>") { width, height, colors in
             try Preview.show(images, columns: min(columns ?? width, width), rows: height, mode: colors, range: range)
         }
     }
@@ -107,12 +118,15 @@ public final class TerminalFrontEnd: FrontEnd {
 
     public func result(_ text: String) { self.text(text) }
 
+    /// Where a picture is drawn on a terminal of this size. A column spare: a line as wide as the
+    /// terminal wraps on some terminals. Rows spare for the prompt and a progress line.
+    public static func drawingArea(columns: Int, rows: Int) -> (columns: Int, rows: Int) { (max(8, columns - 1), max(8, rows - 3)) }
+
     public func show(_ picture: Picture, display: DisplayID?) {
         let (columns, rows) = size()
-        // A column spare: a line as wide as the terminal wraps on some terminals. Rows spare for
-        // the prompt and a progress line.
+        let area = TerminalFrontEnd.drawingArea(columns: columns, rows: rows)
         let drawing: String
-        do { drawing = try picture.drawing(max(8, columns - 1), max(8, rows - 3), colorMode) } catch { drawing = "(cannot draw the picture: \(error))" }
+        do { drawing = try picture.drawing(area.columns, area.rows, colorMode) } catch { drawing = "(cannot draw the picture: \(error))" }
         if display != nil, let live {
             progressLine?.clear()
             live(drawing)

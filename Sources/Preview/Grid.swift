@@ -1,16 +1,18 @@
 import Engine
 
-/// Tiles a batch `[N, C, H, W]` into one image `[C, H', W']`: `rows` rows (default: ⌈√N⌉
-/// columns, so the grid is as square as possible and rather wide than tall), `padding` pixels
-/// of `padValue` between and around the images.
-public func grid(_ images: Tensor, rows: Int? = nil, padding: Int = 2, padValue: Float = 1) throws -> Tensor {
+/// Tiles a batch `[N, C, H, W]` into one image `[C, H', W']`: `columns` images a row, else
+/// `rows` rows, else ⌈√N⌉ columns (as square as possible, rather wide than tall); `padding`
+/// pixels of `padValue` between and around the images.
+public func grid(_ images: Tensor, rows: Int? = nil, columns: Int? = nil, padding: Int = 2, padValue: Float = 1) throws -> Tensor {
     guard images.rank == 4, images.shape[0] > 0 else {
         throw PreviewError.notAnImage(shape: images.shape, reason: "grid needs a batch [N, C, H, W] of at least one image")
     }
     let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
     guard padding >= 0 else { throw PreviewError.notAnImage(shape: images.shape, reason: "padding must be ≥ 0, got \(padding)") }
-    let columns: Int
-    if let rows { columns = (n + max(1, min(n, rows)) - 1) / max(1, min(n, rows)) } else { columns = Int(Double(n).squareRoot().rounded(.up)) }
+    let across: Int
+    if let columns { across = max(1, min(n, columns)) }
+    else if let rows { across = (n + max(1, min(n, rows)) - 1) / max(1, min(n, rows)) } else { across = Int(Double(n).squareRoot().rounded(.up)) }
+    let columns = across
     let rowCount = (n + columns - 1) / columns
     // count × (size + padding) + padding, or nil when a huge padding overflows it.
     func span(_ count: Int, _ size: Int) -> Int? {

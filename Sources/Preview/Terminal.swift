@@ -62,7 +62,7 @@ public func terminalColumns() -> Int {
     if let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), columns > 0 { return columns }
     var size = winsize()
     if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-    return 80
+    return standardTerminal.columns
 }
 
 /// The terminal's height in rows (LINES, then the window size), 24 when unknown.
@@ -70,7 +70,7 @@ public func terminalRows() -> Int {
     if let rows = ProcessInfo.processInfo.environment["LINES"].flatMap(Int.init), rows > 0 { return rows }
     var size = winsize()
     if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 { return Int(size.ws_row) }
-    return 24
+    return standardTerminal.rows
 }
 
 /// An image as rows of pixel colours, resampled to `width` × `height`: area averaging when
@@ -125,21 +125,14 @@ public func renderImage(_ image: Tensor, columns: Int, mode: ColorMode, range: P
     }
 }
 
-/// Shows an image `[C, H, W]` (or `[H, W]`), or a batch `[N, C, H, W]` as a grid with each
-/// image's index under it, fitted to the terminal width; with `rows`, a batch is laid out to
-/// give each image the most columns with which the whole grid fits in that many rows.
-public func show(_ x: Tensor, columns: Int? = nil, rows: Int? = nil, mode: ColorMode = .detect(), range: PixelRange = .unit) throws -> String {
-    let available = max(8, (columns ?? terminalColumns()) - 1)
-    guard x.rank == 4 else {
-        let (_, h, w) = try imageShape(x)
-        // Small images are enlarged to at least 32 columns; large ones fit the terminal.
-        let width = min(available, max(w, min(32, available)))
-        _ = h
-        return try renderImage(x, columns: width, mode: mode, range: range).joined(separator: "\n")
-    }
-    let count = x.shape[0]
-    guard count > 0 else { return "(an empty batch of shape \(x.shape))" }
-    let (_, h, w) = try imageShape(x[0])
+/// How many images of a batch go in a row, and how many terminal columns each is drawn in: the
+/// terminal's layout, which the pixels of a shown batch follow too (`Picture.batch`), so that a notebook
+/// shows the rows the REPL shows. As many images a row as fit `columns` (about two pixels a
+/// column); with `rows`, the count a row that gives each image the most columns with which the
+/// whole grid, each image's index under it, fits in that many lines.
+public func batchLayout(count: Int, height h: Int, width w: Int, columns: Int, rows: Int?) -> (perRow: Int, cell: Int) {
+    let count = max(1, count), (h, w) = (max(1, h), max(1, w))
+    let available = max(8, columns - 1)
     var perRow = max(1, min(count, available / max(w / 2 + 2, 10)))
     var cell = max(4, min(w, available / perRow - 2))
     if let rows {
@@ -156,6 +149,29 @@ public func show(_ x: Tensor, columns: Int? = nil, rows: Int? = nil, mode: Color
             (perRow, cell) = (best.n, best.size.cell)
         }
     }
+    return (perRow, cell)
+}
+
+/// The terminal a picture of a batch is laid out for when there is none (a notebook, a saved
+/// transcript): the size `terminalColumns` and `terminalRows` assume when they cannot tell.
+public let standardTerminal = (columns: 80, rows: 24)
+
+/// Shows an image `[C, H, W]` (or `[H, W]`), or a batch `[N, C, H, W]` as a grid with each
+/// image's index under it, fitted to the terminal width; with `rows`, a batch is laid out to
+/// give each image the most columns with which the whole grid fits in that many rows.
+public func show(_ x: Tensor, columns: Int? = nil, rows: Int? = nil, mode: ColorMode = .detect(), range: PixelRange = .unit) throws -> String {
+    let available = max(8, (columns ?? terminalColumns()) - 1)
+    guard x.rank == 4 else {
+        let (_, h, w) = try imageShape(x)
+        // Small images are enlarged to at least 32 columns; large ones fit the terminal.
+        let width = min(available, max(w, min(32, available)))
+        _ = h
+        return try renderImage(x, columns: width, mode: mode, range: range).joined(separator: "\n")
+    }
+    let count = x.shape[0]
+    guard count > 0 else { return "(an empty batch of shape \(x.shape))" }
+    let (_, h, w) = try imageShape(x[0])
+    let (perRow, cell) = batchLayout(count: count, height: h, width: w, columns: columns ?? terminalColumns(), rows: rows)
     var lines: [String] = []
     for first in stride(from: 0, to: count, by: perRow) {
         let images = try (first..<min(count, first + perRow)).map { try renderImage(x[$0], columns: cell, mode: mode, range: range) }

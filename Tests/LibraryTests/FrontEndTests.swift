@@ -47,6 +47,28 @@ final class FrontEndTests: XCTestCase {
         XCTAssertEqual(lines[0].components(separatedBy: "▀").count - 1, 6 * 18, "six faces of 18 columns a row")
     }
 
+    /// A batch's pixels (a notebook's PNG, a saved transcript) are in the rows a terminal of the
+    /// standard size draws: three images were a 2×2 grid with a blank quarter in Jupyter, one
+    /// row in the REPL.
+    func testABatchHasTheTerminalsRowsInPixelsToo() throws {
+        var written = ""
+        let terminal = TerminalFrontEnd(colorMode: .ascii, write: { written = $0 }, size: { standardTerminal }, progress: nil)
+        for (count, side) in [(3, 48), (1, 32), (2, 8), (4, 32), (5, 16), (16, 32), (64, 8), (7, 64), (3, 4), (40, 16)] {
+            let picture = try Picture.batch(try Tensor.rand([count, 3, side, side]))
+            terminal.show(picture, display: nil)
+            // The first line of indices under the images: one number for each image of a row.
+            let labels = written.split(separator: "\n").first { $0.contains(where: \.isNumber) && $0.allSatisfy { $0.isNumber || $0 == " " } }
+            let perRow = try XCTUnwrap(labels?.split(separator: " ").count, written)
+            let rows = (count + perRow - 1) / perRow
+            XCTAssertEqual(picture.pixels.shape.dims, [3, rows * (side + 2) + 2, perRow * (side + 2) + 2], "\(count) images of \(side)×\(side)")
+        }
+        let three = try Picture.batch(try Tensor.rand([3, 3, 48, 48]))
+        XCTAssertEqual(three.pixels.shape.dims, [3, 52, 152], "lesson 3's picture: one row of three")
+        XCTAssertEqual(try Picture.batch(try Tensor.rand([3, 3, 48, 48]), columns: 40).pixels.shape.dims, [3, 102, 102],
+                       "show(…, columns: 40) makes the pixels narrower too")
+        XCTAssertEqual(try Picture.batch(try Tensor.rand([16, 3, 8, 8]), rows: 2).pixels.shape.dims, [3, 22, 82], "rows given: as given")
+    }
+
     /// A live display's pictures go where a pager lets them through (present mode), a picture
     /// shown once where text goes: a training run must not wait for a key at each redraw.
     func testLiveDisplaysGoToTheirOwnWriter() throws {

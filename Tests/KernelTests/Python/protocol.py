@@ -166,6 +166,12 @@ try:
     assert commands["matches"] == [":reset"] and commands["cursor_start"] == 0, commands
     ok("is_complete and complete for commands")
 
+    # A batch is arranged as the terminal arranges it: three 48-pixel images in one row.
+    reply, outputs = run(kc, "show(rand(3, 3, 48, 48))")
+    shown = of(outputs, "display_data")
+    assert png_size(shown[0]["data"]["image/png"]) == (3 * (3 * 50 + 2), 3 * 52), png_size(shown[0]["data"]["image/png"])
+    ok("show: a batch in the terminal's arrangement")
+
     # A loop that runs until interrupted. While it runs, the heartbeat beats and the control
     # socket answers; SIGINT (signal mode) stops the cell and the session keeps its variables.
     msg_id = kc.execute("var i = 0\nwhile true { i += 1 }")
