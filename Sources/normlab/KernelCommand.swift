@@ -24,7 +24,7 @@ struct KernelCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the kernelspec (kernel.json and a logo) where Jupyter finds it.",
             discussion: "Without options, or with --user: your Jupyter data folder ($JUPYTER_DATA_DIR, or ~/.local/share/jupyter). "
-                + "With --prefix: DIR/share/jupyter, e.g. a virtual environment's.")
+                + "With --prefix: DIR/share/jupyter, e.g. a virtual environment's (any other folder needs JUPYTER_PATH, which it prints).")
         @Flag(help: "Install for the current user (the default).") var user = false
         @Option(help: "Install into DIR/share/jupyter instead.") var prefix: String?
         func run() throws {
@@ -33,6 +33,8 @@ struct KernelCommand: ParsableCommand {
             let data = prefix.map(KernelSpec.prefixDataDirectory) ?? KernelSpec.userDataDirectory()
             let folder = try KernelSpec.install(dataDirectory: data, executable: executable)
             print("installed the Normlab kernel in \(folder)")
+            // A prefix that is no Python environment is a folder Jupyter never looks in by itself.
+            if let prefix, let how = KernelSpec.howJupyterFinds(prefix: prefix) { print(how) }
         }
     }
 }

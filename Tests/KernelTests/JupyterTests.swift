@@ -69,6 +69,32 @@ final class JupyterTests: XCTestCase {
         XCTAssertEqual(listed.output.trimmingCharacters(in: .whitespacesAndNewlines), spec.path, "jupyter_client finds it")
     }
 
+    /// `kernel install --prefix` into a folder Jupyter does not search says how it finds it, and
+    /// that way works: jupyter_client finds the kernel with the JUPYTER_PATH printed, not without.
+    func testAPrefixInstallSaysHowJupyterFindsIt() throws {
+        let prefix = folder.appendingPathComponent("plain").path
+        let installed = try execute(normlab, ["kernel", "install", "--prefix", prefix], environment: ["JUPYTER_PATH": ""])
+        XCTAssertEqual(installed.status, 0, installed.output)
+        let data = prefix + "/share/jupyter"
+        XCTAssertTrue(installed.output.contains("installed the Normlab kernel in \(data)/kernels/normlab\n"), installed.output)
+        XCTAssertTrue(installed.output.contains("Jupyter finds it with JUPYTER_PATH=\(data),"), installed.output)
+        let find = "from jupyter_client.kernelspec import KernelSpecManager as M; print(M().find_kernel_specs().get('normlab'))"
+        let isolated = ["JUPYTER_DATA_DIR": folder.appendingPathComponent("data").path, "JUPYTER_PLATFORM_DIRS": "1"]
+        let without = try execute(python, ["python3", "-c", find], environment: isolated.merging(["JUPYTER_PATH": ""]) { $1 })
+        // (A normlab installed for the whole machine may be found; this one is not.)
+        XCTAssertNotEqual(without.output.trimmingCharacters(in: .whitespacesAndNewlines), data + "/kernels/normlab", without.output)
+        let with = try execute(python, ["python3", "-c", find], environment: isolated.merging(["JUPYTER_PATH": data]) { $1 })
+        XCTAssertEqual(with.output.trimmingCharacters(in: .whitespacesAndNewlines), data + "/kernels/normlab", with.output)
+
+        // A virtual environment's folder: its own Jupyter looks there, so nothing more is said.
+        let venv = folder.appendingPathComponent("venv")
+        try FileManager.default.createDirectory(at: venv, withIntermediateDirectories: true)
+        try Data("home = /usr/bin\n".utf8).write(to: venv.appendingPathComponent("pyvenv.cfg"))
+        let inVenv = try execute(normlab, ["kernel", "install", "--prefix", venv.path])
+        XCTAssertEqual(inVenv.status, 0, inVenv.output)
+        XCTAssertFalse(inVenv.output.contains("JUPYTER_PATH"), inVenv.output)
+    }
+
     /// Every message the kernel answers, an interrupt during a long loop, a restart, a shutdown.
     func testTheProtocolUnderJupyterClient() throws {
         let result = try execute(python, ["python3", packageRoot.appendingPathComponent("Tests/KernelTests/Python/protocol.py").path], environment: environment)
