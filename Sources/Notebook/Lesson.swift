@@ -11,6 +11,20 @@ public struct Lesson: Sendable {
         public var line: Int
         /// Marked `swift error`: the cell shows an error on purpose.
         public var expectsError = false
+
+        /// Whether the cell declares `name` at its top level: a line (not indented, so not a
+        /// local of a block) opening with `let name`, `var name` or `func name`.
+        public func defines(_ name: String) -> Bool {
+            code.split(separator: "\n").contains { line in
+                ["let ", "var ", "func "].contains { keyword in
+                    guard line.hasPrefix(keyword) else { return false }
+                    let rest = line.dropFirst(keyword.count).drop { $0 == " " }
+                    guard rest.hasPrefix(name) else { return false }
+                    let after = rest.dropFirst(name.count).first
+                    return after.map { !($0.isLetter || $0.isNumber || $0 == "_") } ?? true
+                }
+            }
+        }
     }
 
     public let path: String

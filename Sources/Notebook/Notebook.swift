@@ -11,6 +11,9 @@ public final class Notebook {
     public private(set) var lesson: Lesson?
     /// The index of the next cell to run.
     public private(set) var position = 0
+    /// The cells of this lesson that ran since it was loaded (or the variables were reset), and
+    /// whether each finished: an undefined name can then be traced to a cell that was skipped.
+    var ran: [Int: Bool] = [:]
     public private(set) var transcript: [Entry] = []
     /// Where text goes (the terminal); pictures also go to the transcript.
     public var write: (String) -> Void
@@ -43,6 +46,7 @@ public final class Notebook {
         }
         lesson = Lesson(path: path, text: text)
         position = 0
+        ran = [:]
     }
 
     /// Reads the file again after an edit, keeping the position (and the variables). The place
@@ -50,7 +54,7 @@ public final class Notebook {
     /// Enter run again a cell that already ran.
     public func reload() throws {
         guard let old = lesson else { throw ScriptError(.runtime, "no lesson is loaded", hint: "use :load FILE or :load N") }
-        let keep = position
+        let (keep, kept) = (position, ran)
         try load(old.path)
         let cells = lesson?.cells ?? []
         /// Where the code of old cell `index` is now: its nearest copy to where it was.
@@ -60,11 +64,13 @@ public final class Notebook {
         }
         // The next cell as it was; if it was edited, the one after the cell that ran last.
         position = find(keep) ?? find(keep - 1).map { $0 + 1 } ?? min(keep, cells.count)
+        for (index, finished) in kept { if let now = find(index) { ran[now] = finished } }
     }
 
     public func reset() {
         session.interpreter.reset()
         transcript = []
+        ran = [:]
     }
 
     public func go(to index: Int) throws {
@@ -106,7 +112,8 @@ public final class Notebook {
         if showing { write((position > 0 ? "\n" : "") + shown) }
         let cell = lesson.cells[position]
         position += 1
-        let outcome = execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line)
+        let outcome = execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line, cell: position - 1)
+        ran[position - 1] = outcome == .ok
         guard cell.expectsError else { return outcome }
         switch outcome {
         case .failed: return .ok   // the error this cell shows on purpose
@@ -130,10 +137,11 @@ public final class Notebook {
         return .ok
     }
 
-    /// Runs code typed by the user; it joins the transcript like a cell. Errors name `file` and
-    /// the line there, counting the code's first line as `firstLine`.
+    /// Runs code typed by the user (or the lesson's cell number `cell`, counted from 0); it joins
+    /// the transcript like a cell. Errors name `file` and the line there, counting the code's
+    /// first line as `firstLine`.
     @discardableResult
-    public func execute(_ code: String, prose: String? = nil, file: String = "<input>", firstLine: Int = 1) -> Outcome {
+    public func execute(_ code: String, prose: String? = nil, file: String = "<input>", firstLine: Int = 1, cell: Int? = nil) -> Outcome {
         let recorder = Recorder(forwardingTo: session.frontEnd)
         session.frontEnd = recorder
         defer {
@@ -143,7 +151,8 @@ public final class Notebook {
         do {
             try session.run(code, file: file, firstLine: firstLine)
             return .ok
-        } catch let error as ScriptError {
+        } catch var error as ScriptError {
+            if let name = error.undefinedName, let hint = whereDefined(name, before: cell ?? position, running: cell) { error.hint = hint }
             let source = SourceText(code, file: file, firstLine: firstLine)
             let rendered = error.rendered(in: source, color: color)
             recorder.record(error.rendered(in: source, color: false))
@@ -154,6 +163,20 @@ public final class Notebook {
             recorder.record("error: \(describe(error))")
             return .failed(describe(error))
         }
+    }
+
+    /// Where the lesson defines `name`, when the cell that does has not run (or stopped at an
+    /// error): the nearest such cell before cell `before` (from 0), else the first after it.
+    /// `running` is the lesson cell that met the name, if a cell did.
+    func whereDefined(_ name: String, before: Int, running: Int?) -> String? {
+        guard let lesson else { return nil }
+        let defining = lesson.cells.indices.filter { ran[$0] != true && lesson.cells[$0].defines(name) }
+        if let earlier = defining.last(where: { $0 < before }) {
+            let state = ran[earlier] == false ? "which stopped at an error" : "which has not run"
+            let back = running.map { ", then :goto \($0 + 1) runs this cell again" } ?? ""
+            return "'\(name)' is defined in cell \(earlier + 1), \(state): :goto \(earlier + 1) runs it\(back)"
+        }
+        return defining.first(where: { $0 > (running ?? before - 1) }).map { "'\(name)' is defined in cell \($0 + 1), further on in the lesson" }
     }
 
     /// A numbered outline of the cells, with a marker at the next one.

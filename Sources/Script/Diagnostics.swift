@@ -33,6 +33,9 @@ public struct ScriptError: Error, CustomStringConvertible, Equatable, Sendable {
     public var function: (name: String, source: SourceText)?
     /// Then the call, in the code being run, that led into that function.
     public var callSite: Location?
+    /// The name, when the error is that a name is not defined: a front end that knows code
+    /// not yet run (a lesson's skipped cells) can say where it would be defined.
+    public var undefinedName: String?
 
     public static func == (a: ScriptError, b: ScriptError) -> Bool {
         (a.kind, a.message, a.location, a.hint, a.callSite) == (b.kind, b.message, b.location, b.hint, b.callSite)

@@ -199,7 +199,9 @@ public final class Interpreter {
         switch target {
         case let .variable(name, l):
             guard let existing = env.lookup(name) else {
-                throw ScriptError(.runtime, "'\(name)' is not defined", at: l, hint: "declare it first with 'var \(name) = …'")
+                var error = ScriptError(.runtime, "'\(name)' is not defined", at: l, hint: "declare it first with 'var \(name) = …'")
+                error.undefinedName = name
+                throw error
             }
             guard existing.mutable else {
                 throw ScriptError(.runtime, "cannot assign to '\(name)': it was declared with 'let'", at: l, hint: "declare it with 'var' to change it")
@@ -279,8 +281,10 @@ public final class Interpreter {
     func lookup(_ name: String, at location: Location, in env: Environment) throws -> Value {
         if let v = env.lookup(name) { return v.value }
         if let b = builtins[name] { return b }
-        throw ScriptError(.runtime, "'\(name)' is not defined", at: location,
-                          hint: nameHints[name] ?? suggestion(for: name, among: env.allNames + Array(builtins.keys)).map { "did you mean '\($0)'?" })
+        var error = ScriptError(.runtime, "'\(name)' is not defined", at: location,
+                                hint: nameHints[name] ?? suggestion(for: name, among: env.allNames + Array(builtins.keys)).map { "did you mean '\($0)'?" })
+        error.undefinedName = name
+        throw error
     }
 
     func unary(_ op: UnaryOperator, _ value: Value, at location: Location) throws -> Value {

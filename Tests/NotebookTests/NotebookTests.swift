@@ -120,6 +120,49 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(notebook.position, 3, "reload keeps the position")
     }
 
+    /// A name a skipped cell defines: the error says which cell, and how to run it (the
+    /// student's `:goto 7` in lesson 2 left `estimate` of cell 2 undefined in cell 10).
+    func testAnUndefinedNameNamesTheSkippedCellThatDefinesIt() throws {
+        let text = "# D\n\n```swift\nlet a = 1\n```\n\n```swift\nfunc est(_ x: Float) -> Float {\n    let inner = 2\n    return x * inner\n}\n```\n\n"
+            + "```swift\nlet b = est(a)\n```\n\n```swift\nlet c = 3\n```\n"
+        let file = directory.appendingPathComponent("d.md")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        var written: [String] = []
+        let notebook = Notebook(session: Session(output: { _ in }), write: { written.append($0) })
+        try notebook.load(file.path)
+        try notebook.go(to: 2)
+        XCTAssertEqual(notebook.runNext(), .failed("'est' is not defined"))
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'est' is defined in cell 2, which has not run: :goto 2 runs it, then :goto 3 runs this cell again") ?? false,
+                      written.last ?? "")
+        notebook.execute("a")
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'a' is defined in cell 1, which has not run: :goto 1 runs it") ?? false, "typed: \(written.last ?? "")")
+        notebook.execute("c")
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'c' is defined in cell 4, further on in the lesson") ?? false, written.last ?? "")
+        notebook.execute("inner")
+        XCTAssertFalse(written.last?.contains("defined in cell") ?? true, "a local of a function's body is not the lesson's: \(written.last ?? "")")
+        notebook.execute("esst")
+        XCTAssertFalse(written.last?.contains("defined in cell") ?? true, "no cell defines a typo")
+        // Once the cell has run, its names are defined; a cell that stopped at an error says so.
+        try notebook.go(to: 0)
+        XCTAssertEqual(notebook.runNext(), .ok)
+        try notebook.go(to: 2)
+        XCTAssertEqual(notebook.runNext(), .failed("'est' is not defined"))
+        try text.replacingOccurrences(of: "func est", with: "zz\nfunc est").write(to: file, atomically: true, encoding: .utf8)
+        try notebook.reload()
+        try notebook.go(to: 1)
+        XCTAssertNotEqual(notebook.runNext(), .ok)
+        notebook.execute("est(1)")
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'est' is defined in cell 2, which stopped at an error: :goto 2 runs it") ?? false, written.last ?? "")
+        // A variable forgotten by :reset is back to not run.
+        notebook.reset()
+        notebook.execute("a")
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'a' is defined in cell 1, which has not run: :goto 1 runs it") ?? false, written.last ?? "")
+
+        XCTAssertEqual(["let est = 1", "var est=1", "func est(", "let  est"].map { Lesson.Cell(prose: "", code: $0, line: 1).defines("est") }, [true, true, true, true])
+        XCTAssertEqual(["let estimate = 1", "  let est = 1", "print(est)", "// let est", "let e = est"].map { Lesson.Cell(prose: "", code: $0, line: 1).defines("est") },
+                       [false, false, false, false, false])
+    }
+
     func testTranscriptsAsMarkdownAndJupyter() throws {
         let notebook = Notebook(session: Session(output: { _ in }), write: { _ in })
         try notebook.load(directory.appendingPathComponent("lesson.md").path)
@@ -214,7 +257,6 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(wrapLine("ab cd ef", width: 4, continuation: "      "), ["ab", "cd", "ef"], "no continuation wider than half the line")
         XCTAssertEqual(wrapText("  conv2d    2-D convolution of a batch\nshort", width: 30),
                        "  conv2d    2-D convolution of\n            a batch\nshort", "a two-column line continues under its second column")
-
         // Every line of a long cell shown at 40 columns fits, and its words are whole.
         let session = Session()
         let notebook = Notebook(session: session, width: 40, write: { _ in })

@@ -85,6 +85,19 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(try evaluate("[a, b]", in: i), ["[1, 3]"], "the statement before the error ran; nothing was lost")
     }
 
+    /// An undefined name is named on the error, so that a lesson can say which of its cells
+    /// defines it; other errors name none.
+    func testAnUndefinedNameIsNamedOnTheError() throws {
+        let i = Interpreter()
+        for (source, name) in [("estimate(1)", "estimate"), ("total = 2", "total"), ("total += 2", "total")] {
+            XCTAssertThrowsError(try evaluate(source, in: i)) { XCTAssertEqual(($0 as? ScriptError)?.undefinedName, name, source) }
+        }
+        XCTAssertThrowsError(try evaluate("let a = 1\na = 2", in: i)) { XCTAssertNil(($0 as? ScriptError)?.undefinedName) }
+        XCTAssertThrowsError(try evaluate("func f() -> Float { return missing }\nf()", in: i)) {
+            XCTAssertEqual(($0 as? ScriptError)?.undefinedName, "missing", "named from inside a function too")
+        }
+    }
+
     func testErrorMessagesRenderWithACaret() throws {
         let source = "let weights = 1\nlet y = wieghts + 1"
         do {
