@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "LibraryTests", dependencies: ["Library", "Script", "GAN", "NN", "TestSupport", "Engine", "Preview"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library", "Engine", "Preview"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.
-        .testTarget(name: "REPLTests", dependencies: ["normlab", "REPL", "Library"]),
+        .testTarget(name: "REPLTests", dependencies: ["normlab", "REPL", "Notebook", "Library", "Script"]),
         // Messages and signatures against fixed vectors; the kernel under jupyter_client and
         // nbclient where Python has them (the scripts are read from the checkout).
         // Seeded programs through the interpreter and the REPL's piped mode (issue 17).

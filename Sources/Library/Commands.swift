@@ -60,7 +60,7 @@ public struct Command: Sendable {
             host.page(arg.isEmpty ? Command.help(terminal: host.isTerminal) + "\n\n" + host.session.helpIndex : host.session.help(arg))
         }),
         Command("next", ":next (or Enter)", "show and run the next cell", .terminal(inANotebook: "Shift-Enter runs a cell and moves to the next")),
-        Command("prev", ":prev", "run the previous cell again", .terminal(inANotebook: "select the cell above and press Shift-Enter")),
+        Command("prev", ":prev", "run again the cell that ran last", .terminal(inANotebook: "select the cell above and press Shift-Enter")),
         Command("goto", ":goto N", "run cell N", .terminal(inANotebook: "click the cell and press Shift-Enter")),
         Command("cells", ":cells", "the lesson's cells, ▶ marks the next", .terminal(inANotebook: "the notebook shows every cell; its table of contents lists the headings")),
         Command("run", ":run", "run the rest of the lesson", .terminal(inANotebook: "Run → Run Selected Cell and All Below (or Run All Cells)")),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A lesson: a Markdown file whose fenced `swift` code blocks are the cells. It renders on any
 /// Markdown viewer and diffs cleanly; the prose between cells is shown before each cell.
 /// A block opened with ```` ```swift error ```` is a cell that shows a mistake on purpose: it
@@ -68,6 +70,32 @@ public struct Lesson: Sendable {
         self.cells = cells
         self.epilogue = prose.joined(separator: "\n").trimmingCharacters(in: .newlines)
         self.title = text.split(separator: "\n").first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? path
+    }
+
+    /// The number in the file's name (`02-spectral-norm.md` is lesson 2); nil for other names.
+    public var number: Int? { Lesson.number(ofFile: path) }
+
+    public static func number(ofFile path: String) -> Int? {
+        let name = path.split(separator: "/").last ?? ""
+        let digits = name.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, name.dropFirst(digits.count).hasPrefix("-"), name.hasSuffix(".md") else { return nil }
+        return Int(digits)
+    }
+
+    /// The numbered lesson files in `directory` (`NN-name.md`), in order.
+    public static func numberedFiles(in directory: String) -> [(number: Int, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name in number(ofFile: name).map { ($0, directory + "/" + name) } }.sorted { ($0.number, $0.path) < ($1.number, $1.path) }
+    }
+
+    /// The lesson numbered after this one in its folder, if there is one: where the end of this
+    /// lesson points.
+    public var next: Lesson? {
+        guard let number else { return nil }
+        let directory = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) : "."
+        guard let file = Lesson.numberedFiles(in: directory).first(where: { $0.number == number + 1 }),
+              let text = try? String(contentsOfFile: file.path, encoding: .utf8) else { return nil }
+        return Lesson(path: file.path, text: text)
     }
 
     /// For a fence that opens a cell (```` ```swift ````, ```` ```swift error ````), whether it
@@ -212,8 +240,6 @@ func wrap(_ text: String, width: Int, indent: String = "") -> [String] {
     if !line.isEmpty { lines.append(line) }
     return lines
 }
-
-import Foundation
 
 /// Rows of cells as columns padded to their widest cell, two spaces apart; the header row
 /// underlined (bold on a colour terminal). Numbers stay in their columns however wide the row.

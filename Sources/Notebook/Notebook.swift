@@ -95,10 +95,13 @@ public final class Notebook {
             + code.map { cyan + $0 + reset }.joined(separator: "\n") + "\n" + header("")
     }
 
-    /// What the end of the lesson says.
+    /// What the end of the lesson says: its closing prose, and where the next lesson is (drawn
+    /// from the lesson files, so that no lesson has to say it).
     var ending: String {
         guard let lesson else { return "" }
-        return lesson.epilogue.isEmpty ? "End of the lesson." : renderProse(lesson.epilogue, width: width, color: color)
+        var text = lesson.epilogue.isEmpty ? "End of the lesson." : lesson.epilogue
+        if let next = lesson.next, let number = next.number { text += "\n\nNext: `:load \(number)` opens \(next.title)." }
+        return renderProse(text, width: width, color: color)
     }
 
     /// Shows the prose and code of the next cell (unless `showing` is false: the front end has

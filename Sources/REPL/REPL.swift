@@ -46,7 +46,12 @@ public final class REPL: CommandHost {
     /// rest, shared with the kernel, and the usage and help of these).
     static let lessonCommands: [String: @Sendable (REPL, String) throws -> Void] = [
         "next": { r, _ in r.runNextCell() },
-        "prev": { r, _ in try r.notebook.go(to: max(0, r.notebook.position - 2)); r.runNextCell() },
+        "prev": { r, _ in
+            if r.notebook.lesson != nil && r.notebook.position == 0 {
+                throw ScriptError(.runtime, "no cell of the lesson has run yet", hint: "Enter runs cell 1")
+            }
+            try r.notebook.go(to: r.notebook.position - 1); r.runNextCell()
+        },
         "goto": { r, arg in
             guard let n = Int(arg) else { throw ScriptError(.runtime, ":goto needs a cell number", hint: ":cells lists them") }
             try r.notebook.go(to: n - 1); r.runNextCell()
@@ -69,7 +74,8 @@ public final class REPL: CommandHost {
 
     var prompt: String {
         if !pending.isEmpty { return "   ...> " }
-        let place = notebook.lesson.map { "[\(min(notebook.position + 1, $0.cells.count))/\($0.cells.count)]" } ?? ""
+        // The next cell's number; once the last has run, that the lesson is done.
+        let place = notebook.lesson.map { notebook.position < $0.cells.count ? "[\(notebook.position + 1)/\($0.cells.count)]" : "[done]" } ?? ""
         return "normlab\(place.isEmpty ? "" : " " + place)> "
     }
 
@@ -216,17 +222,18 @@ public func lessonsDirectory() -> String {
 /// A lesson by number (`2` → Lessons/02-….md) or by path.
 public func lessonPath(_ argument: String) throws -> String {
     let directory = lessonsDirectory()
-    let lessons = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted()
-    let hint = "give a lesson number (1…\(lessons.count)) or a lesson file; the lessons: " + lessons.joined(separator: ", ")
+    let lessons = Lesson.numberedFiles(in: directory)
+    let hint = "give a lesson number (1…\(lessons.count)) or a lesson file; the lessons: "
+        + lessons.map { $0.path.dropFirst(directory.count + 1) }.joined(separator: ", ")
     guard let n = Int(argument) else {
         guard !argument.isEmpty else { throw ScriptError(.runtime, "which lesson?", hint: hint) }
         guard FileManager.default.fileExists(atPath: argument) else { throw ScriptError(.runtime, "there is no lesson file '\(argument)'", hint: hint) }
         return argument
     }
-    guard let file = lessons.first(where: { $0.hasPrefix(String(format: "%02d-", n)) }) else {
+    guard let file = lessons.first(where: { $0.number == n }) else {
         throw ScriptError(.runtime, "there is no lesson \(n) in \(directory)", hint: hint)
     }
-    return directory + "/" + file
+    return file.path
 }
 
 /// Tab completion of the text before the cursor: `:` commands, files after `:load` and

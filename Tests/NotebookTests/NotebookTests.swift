@@ -163,6 +163,29 @@ final class NotebookTests: XCTestCase {
                        [false, false, false, false, false])
     }
 
+    /// The end of a lesson points to the next lesson, drawn from the lesson files; the last
+    /// lesson points nowhere. Numbers come from the files' names.
+    func testTheEndOfALessonPointsToTheNext() throws {
+        for (name, title) in [("01-first.md", "Lesson 1: First"), ("02-second.md", "Lesson 2: Second")] {
+            try "# \(title)\n\n```swift\nlet x = 1\n```\n".write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        var written: [String] = []
+        let notebook = Notebook(session: Session(output: { _ in }), write: { written.append($0) })
+        try notebook.load(directory.appendingPathComponent("01-first.md").path)
+        XCTAssertEqual(notebook.runRest(), .ok)
+        XCTAssertEqual(written.last, "End of the lesson.\n\nNext: `:load 2` opens Lesson 2: Second.")
+        try notebook.load(directory.appendingPathComponent("02-second.md").path)
+        XCTAssertEqual(notebook.runRest(), .ok)
+        XCTAssertEqual(written.last, "End of the lesson.", "the last lesson")
+        try notebook.load(directory.appendingPathComponent("lesson.md").path)
+        XCTAssertEqual(notebook.lesson?.number, nil)
+        XCTAssertNil(notebook.lesson?.next, "a lesson without a number has no next")
+
+        XCTAssertEqual(["Lessons/02-spectral-norm.md", "12-x.md", "2-x.md", "02x.md", "02-x.txt", "x-02.md", "-1-x.md"].map(Lesson.number(ofFile:)),
+                       [2, 12, 2, nil, nil, nil, nil])
+        XCTAssertEqual(Lesson.numberedFiles(in: directory.path).map(\.number), [1, 2])
+    }
+
     func testTranscriptsAsMarkdownAndJupyter() throws {
         let notebook = Notebook(session: Session(output: { _ in }), write: { _ in })
         try notebook.load(directory.appendingPathComponent("lesson.md").path)

@@ -79,6 +79,17 @@ final class ScriptedREPLTests: XCTestCase {
         }
     }
 
+    /// The student's path through lesson 2: from cell 7 to the end. Cell 10 names the skipped
+    /// cell that defines `estimate`; the end points to lesson 3; `:prev` runs cell 10 again.
+    func testSkippingAheadToTheEndOfLesson2() throws {
+        let result = try runPiped(["lesson", "2"], input: ":goto 7\n\n\n\n\n:prev\n")
+        XCTAssertTrue(result.output.contains("hint: 'estimate' is defined in cell 2, which has not run: :goto 2 runs it, then :goto 10 runs this cell again"),
+                      result.output)
+        let end = try XCTUnwrap(result.output.range(of: "Next: `:load 3` opens Lesson 3: AdaIN, formula (2)."), result.output)
+        XCTAssertTrue(result.output[end.upperBound...].contains("── cell 10 of 10"), ":prev after the end runs the last cell again: \(result.output)")
+        XCTAssertFalse(result.output[end.upperBound...].contains("── cell 9 of 10"), result.output)
+    }
+
     /// Issue 17 item 6 and 18 item 10: into a pipe, each line is written when it is printed,
     /// not when normlab exits, so `normlab | tee log` shows it and a kill cannot lose it.
     func testPipedOutputArrivesLineByLine() throws {
