@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "ScriptTests", dependencies: ["Script", "Engine"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "Preview", "TestSupport", "CZlib"]),
         .testTarget(name: "LibraryTests", dependencies: ["Library", "Script", "GAN", "NN", "TestSupport", "Engine", "Preview"]),
-        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library", "Engine", "Preview"]),
+        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Library", "Script", "Engine", "Preview"]),
         // Drives the built normlab binary, through pipes and through a pseudo-terminal.
         .testTarget(name: "REPLTests", dependencies: ["normlab", "REPL", "Notebook", "Library", "Script"]),
         // Messages and signatures against fixed vectors; the kernel under jupyter_client and

@@ -26,10 +26,13 @@ extension Session {
         return nil
     }
 
-    /// Every builtin by topic, one line each, and how labels are spelled.
+    /// Every builtin by topic, one line each, and how labels are spelled. The names are a
+    /// column as wide as the longest, two spaces from the descriptions, so that a pager wraps a
+    /// description under itself.
     public var helpIndex: String {
-        Builtin.Topic.allCases.map { topic in
-            "\(topic.rawValue):\n" + builtins.filter { $0.topic == topic }.map { "  \($0.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.doc)" }.joined(separator: "\n")
+        let width = builtins.map(\.name.count).max() ?? 0
+        return Builtin.Topic.allCases.map { topic in
+            "\(topic.rawValue):\n" + builtins.filter { $0.topic == topic }.map { "  \($0.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.doc)" }.joined(separator: "\n")
         }.joined(separator: "\n\n") + "\n\nTensor properties and methods: " + tensorMembers.map(\.name).joined(separator: ", ")
             + "\n\n" + labelConvention
     }

@@ -176,10 +176,11 @@ func visibleWidth<S: StringProtocol>(_ text: S) -> Int {
     return width
 }
 
-/// One line broken at spaces so that no piece is wider than `width` (a word longer than the
-/// width stays whole, on a piece of its own); the pieces after the first begin with
-/// `continuation` (none when it would take half the width). Escape codes take no width, and
-/// spaces inside a piece are kept (code keeps its alignment).
+/// One line broken at spaces, or after a comma that no space follows (`[1,2,3]`), so that no
+/// piece is wider than `width` (a word longer than the width stays whole, on a piece of its
+/// own); the pieces after the first begin with `continuation` (none when it would take half
+/// the width). Escape codes take no width, and spaces inside a piece are kept (code keeps its
+/// alignment).
 public func wrapLine(_ line: String, width: Int, continuation: String) -> [String] {
     let continuation = visibleWidth(continuation) * 2 <= width ? continuation : ""
     var pieces: [String] = []
@@ -188,8 +189,9 @@ public func wrapLine(_ line: String, width: Int, continuation: String) -> [Strin
     while visibleWidth(prefix) + visibleWidth(rest) > width {
         let available = width - visibleWidth(prefix)
         let indentation = rest.prefix { $0 == " " }.count
-        // The last space at which the piece still fits, after the indentation; else the first
-        // space after it (the word before it is too long for any piece).
+        // The last break at which the piece still fits, after the indentation; else the first
+        // one after it (the word before it is too long for any piece). A break at a space
+        // drops the space; one after a comma keeps the comma on the piece.
         var cut: Substring.Index? = nil
         var columns = 0, escaping = false
         for i in rest.indices {
@@ -197,6 +199,8 @@ public func wrapLine(_ line: String, width: Int, continuation: String) -> [Strin
             if c == "\u{1B}" { escaping = true } else if escaping { if c.isLetter { escaping = false } } else {
                 if c == " " && columns > indentation && (columns <= available || cut == nil) { cut = i }
                 columns += 1
+                let after = rest.index(after: i)
+                if c == "," && after < rest.endIndex && rest[after] != " " && (columns <= available || cut == nil) { cut = after }
                 if columns > available && cut != nil { break }
             }
         }
@@ -212,9 +216,11 @@ public func wrapLine(_ line: String, width: Int, continuation: String) -> [Strin
 
 /// Text for a terminal `width` wide, each line wrapped at words. A continuation lines up under
 /// the second column of a two-column line ("  conv2d      2-D convolution…" continues under
-/// "2-D"), else two columns in from the line's indentation.
+/// "2-D"), else two columns in from the line's indentation; a line of an error's source
+/// gutter ("  │ hint: …") continues inside the gutter.
 public func wrapText(_ text: String, width: Int) -> String {
     text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [String] in
+        if let gutter = gutterContinuation(line) { return wrapLine(String(line), width: width, continuation: gutter) }
         let indentation = line.prefix { $0 == " " }.count
         var hanging = indentation + 2
         if let gap = line.dropFirst(indentation).range(of: "  "), let next = line[gap.upperBound...].firstIndex(where: { $0 != " " }) {
@@ -223,6 +229,21 @@ public func wrapText(_ text: String, width: Int) -> String {
         }
         return wrapLine(String(line), width: width, continuation: String(repeating: " ", count: hanging))
     }.joined(separator: "\n")
+}
+
+/// For a line in the gutter of a rendered error ("173 │ let x = …", "    │ hint: …"), its
+/// continuation: the gutter with the line number blanked (escape codes kept, so a dim gutter
+/// stays dim), then two columns of indent; nil for any other line.
+func gutterContinuation<S: StringProtocol>(_ line: S) -> String? {
+    var gutter = "", escaping = false
+    for c in line {
+        if c == "\u{1B}" { escaping = true; gutter.append(c); continue }
+        if escaping { if c.isLetter { escaping = false }; gutter.append(c); continue }
+        if c == "│" { return gutter + "│" + (gutter.contains("\u{1B}") ? "\u{1B}[0m" : "") + "   " }
+        guard c == " " || c.isASCII && c.isNumber else { return nil }
+        gutter.append(" ")
+    }
+    return nil
 }
 
 /// Words wrapped to `width` columns; continuation lines indented.

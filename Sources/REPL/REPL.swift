@@ -188,20 +188,23 @@ public final class REPL: CommandHost {
     }
 
     /// The welcome screen: what this is and the few keys that matter.
-    public func welcome() {
-        let lines = [
-            "Normlab \u{2014} spectral norm, AdaIN and WGAN-GP, step by step",
-            "",
-            "  Enter         run the next cell of the lesson",
-            "  :cells        the lesson's outline          :goto N   run cell N",
-            "  :help         commands and builtins         name?     help on a name",
-            "  Tab           complete names and methods    Ctrl-C    stop a running cell",
-            "  :save f.md    keep this session (.ipynb too) :quit     leave (Ctrl-D)",
-            "",
-            "Type any line to run it between cells; variables stay.",
-        ]
-        say(lines.joined(separator: "\n"))
-    }
+    public func welcome() { say(REPL.welcomeText) }
+
+    /// The keys of the welcome screen, two to a row, each column as wide as its widest entry:
+    /// the first row's single entry may be longer than its column.
+    static let welcomeText: String = {
+        let left = [("Enter", "run the next cell of the lesson"), (":cells", "the lesson's outline"), (":help", "commands and builtins"),
+                    ("Tab", "complete names and methods"), (":save f.md", "keep this session (.ipynb too)")]
+        let right: [(String, String)?] = [nil, (":goto N", "run cell N"), ("name?", "help on a name"), ("Ctrl-C", "stop a running cell"),
+                                          (":quit", "leave (Ctrl-D)")]
+        func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+        let keyWidth = (left.map(\.0.count).max() ?? 0) + 2
+        let doesWidth = (zip(left, right).filter { $0.1 != nil }.map(\.0.1.count).max() ?? 0) + 4
+        let rightKeyWidth = (right.compactMap { $0?.0.count }.max() ?? 0) + 2
+        let keys = zip(left, right).map { l, r in "  " + pad(l.0, keyWidth) + (r.map { pad(l.1, doesWidth) + pad($0.0, rightKeyWidth) + $0.1 } ?? l.1) }
+        return (["Normlab \u{2014} spectral norm, AdaIN and WGAN-GP, step by step", ""] + keys
+                + ["", "Type any line to run it between cells; variables stay."]).joined(separator: "\n")
+    }()
 }
 
 /// The lessons folder: $NORMLAB_LESSONS, ./Lessons, or the one beside the package this binary was built in.

@@ -12,10 +12,11 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
     let interactive = isatty(0) == 1
     let colorMode = interactive ? ColorMode.detect() : .ascii
     installInterruptHandler()
-    // On a projector all text goes through a pager: wrapped at words, never in the middle of
-    // one as the terminal would, and a screenful at a time.
-    let presenter = present && interactive ? Pager(color: colorMode != .ascii) : nil
-    let output: (String) -> Void = presenter.map { pager in { pager.flow($0) } } ?? { print($0) }
+    // In a terminal all text is wrapped at words, never broken in the middle of one as the
+    // terminal would; on a projector it also goes through the pager, a screenful at a time.
+    let pager = Pager(color: colorMode != .ascii)
+    let presenter = present && interactive ? pager : nil
+    let output: (String) -> Void = !interactive ? { print($0) } : present ? { pager.flow($0) } : { print(pager.fit($0)) }
     let session = Session(colorMode: colorMode, interrupt: sharedInterrupt, output: output, live: presenter.map { pager in { pager.stream($0) } })
     let width = max(40, min(terminalColumns() - 2, present ? 72 : 96))
     let notebook = Notebook(session: session, width: width, color: colorMode != .ascii, write: output)

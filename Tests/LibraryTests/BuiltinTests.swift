@@ -45,6 +45,18 @@ final class BuiltinTests: XCTestCase {
         XCTAssertEqual(Set(builtins.map(\.name)).count, builtins.count, "names are unique")
     }
 
+    /// `:help`'s index shows every name whole (it once cut "attribute_classifier" to 16
+    /// characters), in one column, two spaces before its description.
+    func testTheHelpIndexShowsEveryNameWholeInOneColumn() {
+        let lines = Session(output: { _ in }).helpIndex.split(separator: "\n")
+        let column = (builtins.map(\.name.count).max() ?? 0) + 4
+        for b in builtins {
+            let line = lines.first { $0.hasPrefix("  \(b.name) ") }
+            XCTAssertEqual(line.map { String($0.dropFirst(column)) }, b.doc, b.name)
+            XCTAssertEqual(line.map { $0.prefix(column).hasSuffix("  ") }, true, b.name)
+        }
+    }
+
     func testResultsAndMessages() throws {
         var output: [String] = []
         let session = Session(output: { output.append($0) })

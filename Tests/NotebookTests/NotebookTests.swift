@@ -3,6 +3,7 @@ import XCTest
 import Engine
 import Library
 import Preview
+import Script
 @testable import Notebook
 
 let fixtureLesson = """
@@ -280,8 +281,26 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(wrapLine("ab cd ef", width: 4, continuation: "      "), ["ab", "cd", "ef"], "no continuation wider than half the line")
         XCTAssertEqual(wrapText("  conv2d    2-D convolution of a batch\nshort", width: 30),
                        "  conv2d    2-D convolution of\n            a batch\nshort", "a two-column line continues under its second column")
+        XCTAssertEqual(wrapLine("x = [1,2,3,4]", width: 10, continuation: "  "), ["x = [1,2,", "  3,4]"], "after a comma with no space")
+        XCTAssertEqual(wrapLine("f(a, b)", width: 5, continuation: ""), ["f(a,", "b)"])
+        XCTAssertEqual(wrapText("12 │ let x = 1 + 2\n   │ hint: a hint in words", width: 16),
+                       "12 │ let x = 1 +\n   │   2\n   │ hint: a\n   │   hint in\n   │   words", "an error's gutter goes on beside its lines")
+        XCTAssertEqual(wrapText("  \u{1B}[2m│\u{1B}[0m hint: two words", width: 13),
+                       "  \u{1B}[2m│\u{1B}[0m hint: two\n  \u{1B}[2m│\u{1B}[0m   words", "a dim gutter stays dim")
+        // The usage a wrong call of grad shows (it broke in "allowUnused" at the terminal's edge),
+        // at every width: each line fits, and every word is whole.
+        let session = Session(output: { _ in })
+        var usage = ""
+        do { try session.run("grad(ones(3).sum(), ones(3))") } catch let error as ScriptError { usage = error.rendered(source: "grad(ones(3).sum(), ones(3))") } catch {}
+        XCTAssertTrue(usage.contains("allowUnused: Bool"), usage)
+        for width in 40...130 {
+            let wrapped = wrapText(usage, width: width)
+            for line in wrapped.split(separator: "\n") { XCTAssertLessThanOrEqual(line.count, width, String(line)) }
+            let words = { (text: String) in text.split(whereSeparator: { " \n│".contains($0) }).map(String.init) }
+            XCTAssertEqual(words(wrapped), words(usage), "at \(width) columns")
+        }
+
         // Every line of a long cell shown at 40 columns fits, and its words are whole.
-        let session = Session()
         let notebook = Notebook(session: session, width: 40, write: { _ in })
         let path = NSTemporaryDirectory() + "wrap-\(UUID().uuidString).md"
         let prose = "A paragraph of prose that is much longer than forty columns, so that it wraps."

@@ -5,7 +5,7 @@ import Notebook
 import Script
 import XCTest
 
-/// The REPL's own state, driven without a process: the prompt and `:prev`.
+/// The REPL's own state, driven without a process: the prompt, `:prev`, the welcome screen.
 final class REPLSessionTests: XCTestCase {
     var file: URL!
     var shown: [String] = []
@@ -52,4 +52,22 @@ final class REPLSessionTests: XCTestCase {
         XCTAssertEqual(Command.all.first { $0.name == "prev" }?.doc, "run again the cell that ran last", ":help says what it does")
     }
 
+    /// The welcome screen's two columns of keys line up, within 80 columns.
+    func testTheWelcomeScreenIsAlignedWithin80Columns() {
+        let lines = REPL.welcomeText.split(separator: "\n", omittingEmptySubsequences: false)
+        for line in lines { XCTAssertLessThanOrEqual(line.count, 80, String(line)) }
+        let rows = lines.filter { $0.hasPrefix("  ") }
+        XCTAssertEqual(rows.count, 5, REPL.welcomeText)
+        // Where each key and description starts: after two spaces (words within one are one apart).
+        func starts(_ line: Substring) -> [Int] {
+            let c = Array(line)
+            return c.indices.filter { $0 >= 2 && c[$0] != " " && c[$0 - 1] == " " && c[$0 - 2] == " " }
+        }
+        let columns = rows.map(starts)
+        XCTAssertTrue(columns.allSatisfy { $0.count == columns[0].count || $0.count == 4 }, "\(columns)")
+        let twoColumn = columns.filter { $0.count == 4 }
+        XCTAssertEqual(twoColumn.count, 4, "\(columns)")
+        XCTAssertEqual(Set(twoColumn).count, 1, "every column starts where the others do: \(columns)")
+        XCTAssertEqual(columns[0], Array(twoColumn[0].prefix(2)))
+    }
 }

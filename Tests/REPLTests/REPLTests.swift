@@ -427,6 +427,25 @@ final class TerminalCompletionAndHistoryTests: TerminalSession {
         waitFor("normlab [2/10]> ")
     }
 
+    /// In a terminal all text wraps at words, a column short of the width: the usage a wrong
+    /// call of grad shows broke inside "allowUnused" at the terminal's edge. The hint goes on
+    /// inside the error's gutter.
+    func testLongErrorsWrapAtWordsInATerminal() throws {
+        var environment = environment(try home())
+        environment["COLUMNS"] = nil
+        try spawn(["repl"], environment: environment, rows: 24, columns: 80)
+        guard waitFor("normlab> ") else { return }
+        screen = ""
+        type("grad(ones(3).sum(), ones(3))\r")
+        guard waitFor("or [Tensor]") else { return }
+        let lines = screen.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression).components(separatedBy: "\r\n")
+        for line in lines { XCTAssertLessThanOrEqual(line.count, 79, line) }
+        XCTAssertTrue(lines.joined(separator: "\n").contains("allowUnused: Bool"), screen)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  │ hint: usage: grad(") }, screen)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  │   ") }, "the hint goes on inside the gutter: \(screen)")
+        type(":quit\r")
+    }
+
     /// Waits for the session to end after `:quit`.
     func finish() {
         var status: Int32 = 0
