@@ -14,6 +14,9 @@ public final class Notebook {
     /// The cells of this lesson that ran since it was loaded (or the variables were reset), and
     /// whether each finished: an undefined name can then be traced to a cell that was skipped.
     var ran: [Int: Bool] = [:]
+    /// The lessons whose cells the transcript holds, in the order they were first run: what
+    /// a saved transcript is titled by.
+    var covered: [(path: String, title: String, number: Int?)] = []
     public private(set) var transcript: [Entry] = []
     /// Where text goes (the terminal); pictures also go to the transcript.
     public var write: (String) -> Void
@@ -71,6 +74,7 @@ public final class Notebook {
         session.interpreter.reset()
         transcript = []
         ran = [:]
+        covered = []
     }
 
     public func go(to index: Int) throws {
@@ -115,6 +119,7 @@ public final class Notebook {
         if showing { write((position > 0 ? "\n" : "") + shown) }
         let cell = lesson.cells[position]
         position += 1
+        if !covered.contains(where: { $0.path == lesson.path }) { covered.append((lesson.path, lesson.title, lesson.number)) }
         let outcome = execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line, cell: position - 1)
         ran[position - 1] = outcome == .ok
         guard cell.expectsError else { return outcome }
@@ -217,7 +222,7 @@ public final class Notebook {
         guard isFolder.boolValue else { throw FileError(path: path, writing: true, errno: ENOTDIR) }
         let stem = url.deletingPathExtension().lastPathComponent
         let imageDirectory = url.deletingLastPathComponent().appendingPathComponent("\(stem)-images")
-        var text = "# Transcript" + (lesson.map { ": \($0.title)" } ?? "") + "\n\nA Normlab session.\n"
+        var text = "# \(transcriptTitle)\n\nA Normlab session.\n"
         var imageCount = 0
         for entry in transcript {
             if let prose = entry.prose, !prose.isEmpty { text += "\n" + prose + "\n" }
@@ -241,6 +246,20 @@ public final class Notebook {
             flushText()
         }
         try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// The transcript's title, by the lessons it ran cells of: "Transcript: Lesson 1: …" for
+    /// one, "Transcript: Lessons 1–3, 5" for several numbered ones, else their titles.
+    var transcriptTitle: String {
+        guard covered.count > 1 else { return "Transcript" + (covered.first.map { ": " + $0.title } ?? "") }
+        let numbers = covered.compactMap(\.number)
+        guard numbers.count == covered.count else { return "Transcript: " + covered.map(\.title).joined(separator: "; ") }
+        // Runs of consecutive numbers as ranges.
+        var runs: [ClosedRange<Int>] = []
+        for n in Set(numbers).sorted() {
+            if let last = runs.last, last.upperBound + 1 == n { runs[runs.count - 1] = last.lowerBound...n } else { runs.append(n...n) }
+        }
+        return "Transcript: Lessons " + runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", ")
     }
 
     func saveNotebook(_ path: String) throws {

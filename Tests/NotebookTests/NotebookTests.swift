@@ -187,6 +187,36 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(Lesson.numberedFiles(in: directory.path).map(\.number), [1, 2])
     }
 
+    /// A transcript is titled by the lessons it ran cells of, not by the lesson loaded last.
+    func testTheTranscriptIsTitledByTheLessonsItCovered() throws {
+        for (name, title) in [("01-first.md", "Lesson 1: First"), ("02-second.md", "Lesson 2: Second"), ("03-third.md", "Lesson 3: Third")] {
+            try "# \(title)\n\n```swift\nlet x = 1\n```\n".write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let notebook = Notebook(session: Session(output: { _ in }), write: { _ in })
+        func title() throws -> String? {
+            let path = directory.appendingPathComponent("t.md").path
+            try notebook.save(to: path)
+            return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first.map(String.init)
+        }
+        try notebook.load(directory.appendingPathComponent("01-first.md").path)
+        XCTAssertEqual(try title(), "# Transcript", "no cell has run")
+        notebook.runNext()
+        XCTAssertEqual(try title(), "# Transcript: Lesson 1: First")
+        try notebook.load(directory.appendingPathComponent("02-second.md").path)
+        XCTAssertEqual(try title(), "# Transcript: Lesson 1: First", "lesson 2 is loaded but none of its cells ran")
+        notebook.runNext()
+        XCTAssertEqual(try title(), "# Transcript: Lessons 1–2")
+        try notebook.load(directory.appendingPathComponent("lesson.md").path)
+        notebook.runNext()
+        XCTAssertEqual(try title(), "# Transcript: Lesson 1: First; Lesson 2: Second; A small lesson")
+        notebook.reset()
+        for name in ["03-third.md", "01-first.md"] {
+            try notebook.load(directory.appendingPathComponent(name).path)
+            notebook.runNext()
+        }
+        XCTAssertEqual(try title(), "# Transcript: Lessons 1, 3", "in order, and only what ran since the reset")
+    }
+
     func testTranscriptsAsMarkdownAndJupyter() throws {
         let notebook = Notebook(session: Session(output: { _ in }), write: { _ in })
         try notebook.load(directory.appendingPathComponent("lesson.md").path)
