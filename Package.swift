@@ -100,6 +100,8 @@ let package = Package(
             name: "normlab",
             dependencies: [
                 "Engine", "SIMDKernels", "NN", "GAN", "Preview", "Library", "Notebook", "REPL", "Kernel", "CEditLine", "CPNG", "CCodecs",
+                // `normlab version` asks ZeroMQ and OpenSSL for their own versions.
+                "CZMQ", "CCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -92,6 +92,11 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var failures: [String] = []
+        // Failures go to standard error, beside the lessons' own output on standard output.
+        func fail(_ failure: String) {
+            failures.append(failure)
+            FileHandle.standardError.write(Data("✗ \(failure)\n".utf8))
+        }
         for file in files {
             let session = Session(frontEnd: quiet ? SilentFrontEnd() : TerminalFrontEnd())
             session.checking = check
@@ -99,7 +104,7 @@ struct Run: ParsableCommand {
             do {
                 try notebook.load(file)
             } catch {
-                failures.append("\(printable(file)): \(describe(error))")
+                fail("\(printable(file)): \(describe(error))")
                 continue
             }
             let start = Date()
@@ -116,12 +121,11 @@ struct Run: ParsableCommand {
                 case .interrupted: reason = "interrupted"
                 case .ok: reason = ""
                 }
-                failures.append("\(file): cell \(index + 1) (line \(line)): \(reason)")
-                print("✗ \(failures.last!)")
+                fail("\(printable(file)): cell \(index + 1) (line \(line)): \(reason)")
             }
         }
         if !failures.isEmpty {
-            print("\n\(failures.count) lesson(s) failed:\n" + failures.map { "  " + $0 }.joined(separator: "\n"))
+            FileHandle.standardError.write(Data("\n\(failures.count) lesson(s) failed:\n\(failures.map { "  " + $0 + "\n" }.joined())".utf8))
             throw ExitCode.failure
         }
     }

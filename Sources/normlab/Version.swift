@@ -1,7 +1,9 @@
 import ArgumentParser
-import CEditLine
 import CCodecs
+import CCrypto
+import CEditLine
 import CPNG
+import CZMQ
 import Engine
 
 /// What a bug report needs: Normlab's version, the backend, and the C libraries it linked.
@@ -13,5 +15,13 @@ struct Version: ParsableCommand {
         print("normlab \(normlabVersion)")
         print("backend: \(Runtime.backend.name), threads: \(Runtime.threads)")
         print("libpng \(png), libjpeg API \(nl_jpeg_lib_version()), libedit \(LIBEDIT_MAJOR).\(LIBEDIT_MINOR)")
+        print("ZeroMQ \(zeroMQVersion), \(String(cString: OpenSSL_version(OPENSSL_VERSION)))")
+    }
+
+    /// The version of the libzmq loaded, which may be newer than the headers built against.
+    var zeroMQVersion: String {
+        var (major, minor, patch): (Int32, Int32, Int32) = (0, 0, 0)
+        zmq_version(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
     }
 }

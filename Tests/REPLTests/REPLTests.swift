@@ -8,8 +8,9 @@ import Glibc
 let normlab = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("normlab").path
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// Runs normlab with `input` on a pipe (not a terminal): its output and exit status.
-func runPiped(_ arguments: [String], input: String, path: String? = nil) throws -> (output: String, status: Int32) {
+/// Runs normlab with `input` on a pipe (not a terminal): its output and exit status; standard
+/// error is in the output too, unless `separatingErrors` asks for it in `errors`.
+func runPiped(_ arguments: [String], input: String, path: String? = nil, separatingErrors: Bool = false) throws -> (output: String, status: Int32, errors: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: normlab)
     process.arguments = arguments
@@ -21,13 +22,22 @@ func runPiped(_ arguments: [String], input: String, path: String? = nil) throws 
     let stdin = Pipe(), stdout = Pipe()
     process.standardInput = stdin
     process.standardOutput = stdout
-    process.standardError = stdout
+    // Standard error apart goes to a file: a second pipe could fill while the first is read.
+    let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("normlab-stderr-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: errorFile) }
+    if separatingErrors {
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+    } else {
+        process.standardError = stdout
+    }
     try process.run()
     stdin.fileHandleForWriting.write(Data(input.utf8))
     try stdin.fileHandleForWriting.close()
     let data = stdout.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+    let errors = separatingErrors ? try String(contentsOf: errorFile, encoding: .utf8) : ""
+    return (String(decoding: data, as: UTF8.self), process.terminationStatus, errors)
 }
 
 final class ScriptedREPLTests: XCTestCase {
@@ -76,6 +86,33 @@ final class ScriptedREPLTests: XCTestCase {
             let result = try runPiped(arguments, input: "")
             XCTAssertNotEqual(result.status, 0, "\(arguments)")
             XCTAssertTrue(result.output.contains(message), result.output)
+        }
+    }
+
+    /// `normlab run`'s failures and their summary go to standard error, its lessons' output to
+    /// standard output; the exit status is 1.
+    func testRunWritesItsFailuresToStandardError() throws {
+        let result = try runPiped(["run", "/nonexistent/missing.md"], input: "", separatingErrors: true)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.output, "", "nothing on standard output")
+        XCTAssertTrue(result.errors.hasSuffix("\n1 lesson(s) failed:\n  /nonexistent/missing.md: cannot read the lesson /nonexistent/missing.md (no such file)\n"),
+                      result.errors)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("failing-\(UUID().uuidString).md").path
+        try "# F\n\n```swift\nprint(\"shown\")\nlet a = zz\n```\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let failing = try runPiped(["run", file], input: "", separatingErrors: true)
+        XCTAssertEqual(failing.status, 1)
+        XCTAssertTrue(failing.output.contains("shown") && failing.output.contains("error: 'zz' is not defined"), "the lesson's own output: \(failing.output)")
+        XCTAssertFalse(failing.output.contains("failed"), failing.output)
+        XCTAssertTrue(failing.errors.hasPrefix("✗ \(file): cell 1 (line 4): 'zz' is not defined\n"), failing.errors)
+    }
+
+    /// `normlab version` names every C library the binary links, each by its own version call.
+    func testVersionNamesEveryLinkedLibrary() throws {
+        let result = try runPiped(["version"], input: "")
+        XCTAssertEqual(result.status, 0, result.output)
+        for pattern in ["libpng [0-9]+\\.[0-9]+", "libjpeg API [0-9]+", "libedit [0-9]+\\.[0-9]+", "ZeroMQ [0-9]+\\.[0-9]+\\.[0-9]+", "OpenSSL [0-9]+\\.[0-9]+"] {
+            XCTAssertNotNil(result.output.range(of: pattern, options: .regularExpression), "\(pattern): \(result.output)")
         }
     }
 

@@ -67,7 +67,7 @@ final class TrainCommandTests: XCTestCase {
     func testAResumeWithNothingToDoSaysSo() throws {
         let first = try train("done", iterations: 2)
         first.waitUntilExit()
-        let (output, status) = try runPiped(["train", "--resume", "--out", directory.appendingPathComponent("done").path, "--iterations", "2"], input: "")
+        let (output, status, _) = try runPiped(["train", "--resume", "--out", directory.appendingPathComponent("done").path, "--iterations", "2"], input: "")
         XCTAssertEqual(status, 0)
         XCTAssertTrue(output.contains("nothing to do: the checkpoint in \(directory.appendingPathComponent("done").path)/ is at iteration 2 and the run stops at 2"), output)
     }
