@@ -475,6 +475,13 @@ final class TerminalCompletionAndHistoryTests: TerminalSession {
         screen = ""
         type("grad(ones(3).sum(), ones(3))\r")
         guard waitFor("or [Tensor]") else { return }
+        // The next prompt comes after the whole error, hint lines included.
+        if let message = screen.range(of: "or [Tensor]"), !screen[message.upperBound...].contains("normlab> ") {
+            let head = screen
+            screen = ""
+            guard waitFor("normlab> ") else { return }
+            screen = head + screen
+        }
         let lines = screen.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression).components(separatedBy: "\r\n")
         for line in lines { XCTAssertLessThanOrEqual(line.count, 79, line) }
         XCTAssertTrue(lines.joined(separator: "\n").contains("allowUnused: Bool"), screen)
