@@ -24,9 +24,6 @@ public final class Kernel: CommandHost, @unchecked Sendable {
     var current: Message?
     var executionCount = 0
     var history: [(count: Int, code: String)] = []
-    /// Help that the cell being run asked for (`name?`, `:help`), sent as IPython sends `?`: a
-    /// "page" payload of the reply, which JupyterLab and VS Code show below the cell.
-    var pages: [String] = []
 
     /// Binds the sockets of the connection file. `interrupt` is the flag SIGINT sets;
     /// `checking` runs the lessons' small presets, as `normlab run --check` does.
@@ -145,7 +142,6 @@ public final class Kernel: CommandHost, @unchecked Sendable {
         // An interrupt that came while nothing ran is not for this cell.
         session.interpreter.interrupt.clear()
         defer { current = nil; session.frontEnd = frontEnd }
-        pages = []
         // What errors point into: the cell, or the expression of `:time EXPR`.
         var source = code
         do {
@@ -157,8 +153,7 @@ public final class Kernel: CommandHost, @unchecked Sendable {
                     throw Kernel.explained(error, in: code)
                 }
             }
-            let payload: [JSONObject] = pages.map { ["source": "page", "data": ["text/plain": $0], "start": 0] }
-            return ["status": "ok", "execution_count": executionCount, "user_expressions": JSONObject(), "payload": payload]
+            return ["status": "ok", "execution_count": executionCount, "user_expressions": JSONObject(), "payload": [JSONObject]()]
         } catch {
             let (name, value, traceback) = describe(error, code: source)
             if !silent { publish("error", ["ename": name, "evalue": value, "traceback": traceback], parent: request) }
@@ -195,7 +190,10 @@ public final class Kernel: CommandHost, @unchecked Sendable {
 
     public var isTerminal: Bool { false }
     public func say(_ text: String) { session.frontEnd.text(text) }
-    public func page(_ text: String) { pages.append(text) }
+    /// Help (`name?`, `:help`) is the cell's output, not IPython's "page" payload: a payload
+    /// is shown only by some front ends and never kept in the notebook (nbclient, nbconvert
+    /// and a saved .ipynb drop it), and help in a lesson belongs with the cell that asked.
+    public func page(_ text: String) { session.frontEnd.text(text) }
     public func resetVariables() { session.interpreter.reset() }
 
     /// Jupyter's three fields of an error: its kind, its message, and the lines to show (the

@@ -13,7 +13,7 @@ public protocol CommandHost: AnyObject {
     var isTerminal: Bool { get }
     /// A short answer.
     func say(_ text: String)
-    /// A long answer (help): a terminal pages it, a notebook shows it as IPython shows `?`.
+    /// A long answer (help): a terminal pages it, a notebook prints it as the cell's output.
     func page(_ text: String)
     /// Forgets every variable, and whatever the front end keeps of them (the REPL's transcript).
     func resetVariables()
