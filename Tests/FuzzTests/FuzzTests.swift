@@ -35,8 +35,10 @@ final class FuzzTests: XCTestCase {
     static let cellDeadline: UInt64 = 300_000_000
     /// How long an interrupted program may take to stop before it counts as a hang. Ctrl-C is
     /// meant to answer within 100 ms in a release build; a debug build is slower, and the
-    /// largest latency seen is printed.
-    static let hangGrace: UInt64 = 2_000_000_000
+    /// largest latency seen is printed. The bound is wall time on a machine that may be running
+    /// other work: a program that stopped in 3 ms alone once took over 2 s beside another job
+    /// on the 2 cores, so the bound is 5 s; a program that ignores the flag never stops.
+    static let hangGrace: UInt64 = 5_000_000_000
 
     func testSeededProgramsAllAnswerAndStopWhenInterrupted() throws {
         let environment = ProcessInfo.processInfo.environment
