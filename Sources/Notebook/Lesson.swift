@@ -217,18 +217,71 @@ public func wrapLine(_ line: String, width: Int, continuation: String) -> [Strin
 /// Text for a terminal `width` wide, each line wrapped at words. A continuation lines up under
 /// the second column of a two-column line ("  conv2d      2-D convolution…" continues under
 /// "2-D"), else two columns in from the line's indentation; a line of an error's source
-/// gutter ("  │ hint: …") continues inside the gutter.
+/// gutter ("  │ hint: …") continues inside the gutter, and the caret under a wrapped source
+/// line moves to the row that holds its column.
 public func wrapText(_ text: String, width: Int) -> String {
-    text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [String] in
-        if let gutter = gutterContinuation(line) { return wrapLine(String(line), width: width, continuation: gutter) }
-        let indentation = line.prefix { $0 == " " }.count
-        var hanging = indentation + 2
-        if let gap = line.dropFirst(indentation).range(of: "  "), let next = line[gap.upperBound...].firstIndex(where: { $0 != " " }) {
-            let column = visibleWidth(line[..<next])
-            if column < width / 2 { hanging = column }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    var out: [String] = []
+    var i = 0
+    while i < lines.count {
+        let line = lines[i]
+        defer { i += 1 }
+        guard let gutter = gutterContinuation(line) else {
+            let indentation = line.prefix { $0 == " " }.count
+            var hanging = indentation + 2
+            if let gap = line.dropFirst(indentation).range(of: "  "), let next = line[gap.upperBound...].firstIndex(where: { $0 != " " }) {
+                let column = visibleWidth(line[..<next])
+                if column < width / 2 { hanging = column }
+            }
+            out += wrapLine(String(line), width: width, continuation: String(repeating: " ", count: hanging))
+            continue
         }
-        return wrapLine(String(line), width: width, continuation: String(repeating: " ", count: hanging))
-    }.joined(separator: "\n")
+        let rows = wrapLine(String(line), width: width, continuation: gutter)
+        guard rows.count > 1, i + 1 < lines.count, let caret = caretRow(lines[i + 1], under: line, wrappedAs: rows) else {
+            out += rows
+            continue
+        }
+        out += rows[...caret.row] + [caret.line] + rows[(caret.row + 1)...]
+        i += 1
+    }
+    return out.joined(separator: "\n")
+}
+
+/// The caret line of a rendered error ("   │    ^~~") placed under the row of `wrapped` (the
+/// source line `source` broken into rows) that holds its column: which row, and the line
+/// with the caret at its column there. Nil when `line` is not a caret line.
+func caretRow<S: StringProtocol>(_ line: S, under source: S, wrappedAs wrapped: [String]) -> (row: Int, line: String)? {
+    let plain = { (text: String) -> [Character] in
+        var result: [Character] = [], escaping = false
+        for c in text {
+            if c == "\u{1B}" { escaping = true } else if escaping { if c.isLetter { escaping = false } } else { result.append(c) }
+        }
+        return result
+    }
+    let caretLine = plain(String(line)), original = plain(String(source))
+    guard let bar = caretLine.firstIndex(of: "│"), let column = caretLine.firstIndex(where: { $0 == "^" }),
+          caretLine[(bar + 1)..<column].allSatisfy({ $0 == " " }) else { return nil }
+    // Where each row's text starts in the source line: the first row at 0, each next one at the
+    // first character after the previous row's text that the break did not drop.
+    var starts: [Int] = [], prefixes: [Int] = [], position = 0
+    for (k, row) in wrapped.enumerated() {
+        let text = plain(row), prefix = k == 0 ? 0 : plain(gutterContinuation(source) ?? "").count
+        while k > 0 && position < original.count && original[position] == " " { position += 1 }
+        starts.append(k == 0 ? 0 : position)
+        prefixes.append(prefix)
+        position = (k == 0 ? 0 : position) + text.count - prefix
+    }
+    let row = (starts.lastIndex { $0 <= column }) ?? 0
+    let at = prefixes[row] + column - starts[row]
+    // The line's own text, escape codes kept: its gutter (through "│" and the codes right after
+    // it), then the caret run from the codes right before its "^".
+    let text = String(line)
+    guard let barIndex = text.firstIndex(of: "│"), var caretIndex = text.firstIndex(of: "^") else { return nil }
+    var headEnd = text.index(after: barIndex)
+    while text[headEnd...].hasPrefix("\u{1B}"), let end = text[headEnd...].firstIndex(where: { $0.isLetter }) { headEnd = text.index(after: end) }
+    if let escape = text[..<caretIndex].lastIndex(of: "\u{1B}"), !text[escape..<caretIndex].contains(" ") { caretIndex = escape }
+    let head = String(text[..<headEnd])
+    return (row, head + String(repeating: " ", count: max(0, at - visibleWidth(head))) + String(text[caretIndex...]))
 }
 
 /// For a line in the gutter of a rendered error ("173 │ let x = …", "    │ hint: …"), its

@@ -22,6 +22,9 @@ public final class Notebook {
     public var write: (String) -> Void
     public var width: Int
     public var color: Bool
+    /// True in a terminal, which echoes Ctrl-C as "^C" where the cursor is: the message of an
+    /// interrupted cell then starts on a line of its own.
+    public var echoesInterrupt = false
 
     public struct Entry {
         public var prose: String?
@@ -164,7 +167,7 @@ public final class Notebook {
             let source = SourceText(code, file: file, firstLine: firstLine)
             let rendered = error.rendered(in: source, color: color)
             recorder.record(error.rendered(in: source, color: false))
-            write(rendered)
+            write(error.kind == .interrupted && echoesInterrupt ? "\n" + rendered : rendered)
             return error.kind == .interrupted ? .interrupted : .failed(error.kind == .check ? "check failed: \(error.message)" : error.message)
         } catch {
             write("error: \(describe(error))")

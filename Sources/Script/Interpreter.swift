@@ -382,7 +382,9 @@ public final class Interpreter {
         case .function(let f):
             return try call(f, arguments)
         default:
-            throw ScriptError(.runtime, "\(function.typeNameWithArticle) cannot be called", at: arguments.location)
+            let called = arguments.function == "function" ? nil : arguments.function
+            throw ScriptError(.runtime, "\(function.typeNameWithArticle) cannot be called", at: arguments.location,
+                              hint: called.map { "'\($0)' is a value, not a function: write it without ( )" })
         }
     }
 

@@ -434,7 +434,7 @@ public struct Parser {
                 throw ScriptError(.syntax, "a slice is a range here, not ':'", at: current.location, hint: "x[1..<3, :] takes rows 1 and 2 and every column")
             }
             if label == nil, case .variable(let name, _) = value, check(.assign) {
-                throw ScriptError(.syntax, "a label is followed by ':' here, not '='", at: current.location, hint: "write \(name): and the value, as in x.sum(axes: 1)")
+                throw ScriptError(.syntax, "a label is followed by ':' here, not '='", at: current.location, hint: "a label takes ':' as in Swift: \(name): 1, not \(name)=1")
             }
             result.append(Argument(label: label, value: value))
             if match(.comma) == nil { break }

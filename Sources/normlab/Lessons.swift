@@ -20,6 +20,7 @@ func openREPL(lesson: String?, strict: Bool, present: Bool) throws -> Int32 {
     let session = Session(colorMode: colorMode, interrupt: sharedInterrupt, output: output, live: presenter.map { pager in { pager.stream($0) } })
     let width = max(40, min(terminalColumns() - 2, present ? 72 : 96))
     let notebook = Notebook(session: session, width: width, color: colorMode != .ascii, write: output)
+    notebook.echoesInterrupt = interactive
     let history = ProcessInfo.processInfo.environment["NORMLAB_HISTORY"]
         ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.normlab_history" } ?? ".normlab_history")
     var reader: LineReader = PlainReader()

@@ -241,6 +241,7 @@ final class ArgumentCheckingTests: XCTestCase {
         XCTAssertEqual(message("randn(2, 3).sum(dim=1)").message, "a label is followed by ':' here, not '='")
         XCTAssertEqual(message("spectral_norm(randn(3, 3))").hint?.contains("sigma_max(W)"), true)
         XCTAssertEqual(message("randn(3).dtype").hint, "PyTorch's .dtype has no counterpart: every tensor here is float32")
+        XCTAssertEqual(message("randn(3).shape()").hint, "'shape' is a value, not a function: write it without ( )")
         var output: [String] = []
         let session = Session(output: { output.append($0) })
         try session.run("let x = tensor([[1, 2], [3, 4]])\nprint(x.sum(dim: 1), x.mean(dim: 0, keepdim: true).shape)")

@@ -315,6 +315,11 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(wrapLine("f(a, b)", width: 5, continuation: ""), ["f(a,", "b)"])
         XCTAssertEqual(wrapText("12 │ let x = 1 + 2\n   │ hint: a hint in words", width: 16),
                        "12 │ let x = 1 +\n   │   2\n   │ hint: a\n   │   hint in\n   │   words", "an error's gutter goes on beside its lines")
+        XCTAssertEqual(wrapText("50 │ check(abs(estimate(W, from: u0)) - s) < 1e-4 * s\n   │                    ^\n   │ hint: h", width: 30),
+                       "50 │ check(abs(estimate(W,\n   │                    ^\n   │   from: u0)) - s) < 1e-4\n   │   * s\n   │ hint: h",
+                       "the caret goes under the row that holds its column")
+        XCTAssertEqual(wrapText("50 │ check(abs(estimate(W, from: u0)) - s) < 1e-4 * s\n   │                             ^", width: 30),
+                       "50 │ check(abs(estimate(W,\n   │   from: u0)) - s) < 1e-4\n   │         ^\n   │   * s", "also in a later row")
         XCTAssertEqual(wrapText("  \u{1B}[2m│\u{1B}[0m hint: two words", width: 13),
                        "  \u{1B}[2m│\u{1B}[0m hint: two\n  \u{1B}[2m│\u{1B}[0m   words", "a dim gutter stays dim")
         // The usage a wrong call of grad shows (it broke in "allowUnused" at the terminal's edge),
