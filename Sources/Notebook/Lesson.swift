@@ -32,6 +32,9 @@ public struct Lesson: Sendable {
     public let path: String
     public let text: String
     public let title: String
+    /// The line that titles the lesson (`# Lesson 2: …`), if it has one: it is in the prose of
+    /// cell 1, and a transcript that starts the lesson further on writes it first.
+    public let heading: String?
     public let cells: [Cell]
     /// Prose after the last cell.
     public let epilogue: String
@@ -69,7 +72,8 @@ public struct Lesson: Sendable {
         }
         self.cells = cells
         self.epilogue = prose.joined(separator: "\n").trimmingCharacters(in: .newlines)
-        self.title = text.split(separator: "\n").first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? path
+        self.heading = text.split(separator: "\n").first { $0.hasPrefix("# ") }.map(String.init)
+        self.title = heading.map { String($0.dropFirst(2)) } ?? path
     }
 
     /// The number in the file's name (`02-spectral-norm.md` is lesson 2); nil for other names.

@@ -17,6 +17,9 @@ public final class Notebook {
     /// The lessons whose cells the transcript holds, in the order they were first run: what
     /// a saved transcript is titled by.
     var covered: [(path: String, title: String, number: Int?)] = []
+    /// The lesson of the last lesson cell in the transcript: a cell of another lesson starts a
+    /// section under that lesson's heading.
+    var transcriptLesson: String?
     public private(set) var transcript: [Entry] = []
     /// Where text goes (the terminal); pictures also go to the transcript.
     public var write: (String) -> Void
@@ -78,6 +81,7 @@ public final class Notebook {
         transcript = []
         ran = [:]
         covered = []
+        transcriptLesson = nil
     }
 
     public func go(to index: Int) throws {
@@ -102,13 +106,37 @@ public final class Notebook {
             + code.map { cyan + $0 + reset }.joined(separator: "\n") + "\n" + header("")
     }
 
-    /// What the end of the lesson says: its closing prose, and where the next lesson is (drawn
-    /// from the lesson files, so that no lesson has to say it).
+    /// What the end of the lesson says: its closing prose, which cells did not run or stopped at
+    /// an error (a student who skipped ahead would otherwise take the lesson as done), and where
+    /// the next lesson is (drawn from the lesson files, so that no lesson has to say it).
     var ending: String {
         guard let lesson else { return "" }
-        var text = lesson.epilogue.isEmpty ? "End of the lesson." : lesson.epilogue
-        if let next = lesson.next, let number = next.number { text += "\n\nNext: `:load \(number)` opens \(next.title)." }
+        let missed = lesson.cells.indices.filter { ran[$0] == nil }
+        // A cell that shows an error on purpose stopped where it should.
+        let stopped = lesson.cells.indices.filter { ran[$0] == false && !lesson.cells[$0].expectsError }
+        let gaps = [missed.isEmpty ? nil : cellList(missed) + " did not run", stopped.isEmpty ? nil : cellList(stopped) + " stopped at an error"]
+            .compactMap { $0 }.joined(separator: "; ")
+        var text: String
+        switch (lesson.epilogue.isEmpty, gaps.isEmpty) {
+        case (true, true): text = "End of the lesson."
+        case (true, false): text = "End of the lesson (\(gaps))."
+        case (false, true): text = lesson.epilogue
+        case (false, false): text = lesson.epilogue + "\n\n(In this lesson, \(gaps).)"
+        }
+        text += nextLesson.map { "\n\nNext: `:load \($0.number)` opens \($0.title)." } ?? ""
         return renderProse(text, width: width, color: color)
+    }
+
+    /// The lesson after this one, by its number, if there is one.
+    var nextLesson: (number: Int, title: String)? {
+        guard let next = lesson?.next, let number = next.number else { return nil }
+        return (number, next.title)
+    }
+
+    /// What Enter says once the last cell has run: the ending was shown right after that cell,
+    /// so only a reminder of where to go.
+    var done: String {
+        "The lesson is done: `:goto N` runs cell N again" + (nextLesson.map { ", `:load \($0.number)` opens the next" } ?? "") + "."
     }
 
     /// Shows the prose and code of the next cell (unless `showing` is false: the front end has
@@ -116,35 +144,48 @@ public final class Notebook {
     @discardableResult
     public func runNext(showing: Bool = true) -> Outcome {
         guard let lesson, let shown = nextCell else {
-            if lesson != nil { write(ending) }
+            if lesson != nil { write(done) }
             return .ok
         }
         if showing { write((position > 0 ? "\n" : "") + shown) }
         let cell = lesson.cells[position]
         position += 1
         if !covered.contains(where: { $0.path == lesson.path }) { covered.append((lesson.path, lesson.title, lesson.number)) }
-        let outcome = execute(cell.code, prose: cell.prose, file: lesson.path, firstLine: cell.line, cell: position - 1)
-        ran[position - 1] = outcome == .ok
-        guard cell.expectsError else { return outcome }
-        switch outcome {
-        case .failed: return .ok   // the error this cell shows on purpose
-        case .interrupted: return .interrupted
-        case .ok:
-            let why = "cell \(position) is marked `swift error` to show an error, but it ran without one"
-            write("error: " + why)
-            return .failed(why)
+        // The lesson's heading is in cell 1's prose: a section of the transcript that starts
+        // further on (`:goto 7`) gets it first, or its cells would sit under the lesson before.
+        var prose = cell.prose
+        if transcriptLesson != lesson.path, let heading = lesson.heading, !prose.split(separator: "\n").contains(where: { $0 == heading }) {
+            prose = heading + (prose.isEmpty ? "" : "\n\n" + prose)
         }
+        transcriptLesson = lesson.path
+        let outcome = execute(cell.code, prose: prose, file: lesson.path, firstLine: cell.line, cell: position - 1)
+        ran[position - 1] = outcome == .ok
+        var result = outcome
+        if cell.expectsError {
+            switch outcome {
+            case .failed: result = .ok   // the error this cell shows on purpose
+            case .interrupted: break
+            case .ok:
+                let why = "cell \(position) is marked `swift error` to show an error, but it ran without one"
+                write("error: " + why)
+                result = .failed(why)
+            }
+        }
+        // The end is said as the last cell finishes, not at one more Enter.
+        if position == lesson.cells.count { write(ending) }
+        return result
     }
 
     /// Runs every remaining cell, stopping at the first that fails.
     @discardableResult
     public func runRest() -> Outcome {
         guard let lesson else { return .failed("no lesson is loaded") }
+        // At the end already: runNext says so (the last cell said the ending).
+        if position == lesson.cells.count { return runNext() }
         while position < lesson.cells.count {
             let outcome = runNext()
             if outcome != .ok { return outcome }
         }
-        runNext()
         return .ok
     }
 
@@ -178,11 +219,17 @@ public final class Notebook {
 
     /// Where the lesson defines `name`, when the cell that does has not run (or stopped at an
     /// error): the nearest such cell before cell `before` (from 0), else the first after it.
-    /// `running` is the lesson cell that met the name, if a cell did.
+    /// `running` is the lesson cell that met the name, if a cell did. When other cells before
+    /// it have not run either, running only the defining cell would fail on the next name they
+    /// define: the hint is then to run them all, in order, from the first.
     func whereDefined(_ name: String, before: Int, running: Int?) -> String? {
         guard let lesson else { return nil }
         let defining = lesson.cells.indices.filter { ran[$0] != true && lesson.cells[$0].defines(name) }
         if let earlier = defining.last(where: { $0 < before }) {
+            let missed = (0..<before).filter { ran[$0] == nil }
+            if ran[earlier] == nil, missed.count > 1, let first = missed.first {
+                return "'\(name)' is defined in cell \(earlier + 1); \(cellList(missed)) have not run: :goto \(first + 1), then Enter runs them in order"
+            }
             let state = ran[earlier] == false ? "which stopped at an error" : "which has not run"
             let back = running.map { ", then :goto \($0 + 1) runs this cell again" } ?? ""
             return "'\(name)' is defined in cell \(earlier + 1), \(state): :goto \(earlier + 1) runs it\(back)"
@@ -257,12 +304,7 @@ public final class Notebook {
         guard covered.count > 1 else { return "Transcript" + (covered.first.map { ": " + $0.title } ?? "") }
         let numbers = covered.compactMap(\.number)
         guard numbers.count == covered.count else { return "Transcript: " + covered.map(\.title).joined(separator: "; ") }
-        // Runs of consecutive numbers as ranges.
-        var runs: [ClosedRange<Int>] = []
-        for n in Set(numbers).sorted() {
-            if let last = runs.last, last.upperBound + 1 == n { runs[runs.count - 1] = last.lowerBound...n } else { runs.append(n...n) }
-        }
-        return "Transcript: Lessons " + runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", ")
+        return "Transcript: Lessons " + numberRanges(numbers)
     }
 
     func saveNotebook(_ path: String) throws {
@@ -279,6 +321,20 @@ public final class Notebook {
         }
         try document.write(to: path)
     }
+}
+
+/// Numbers as runs of consecutive ones, in order: "1–3, 5".
+func numberRanges(_ numbers: [Int]) -> String {
+    var runs: [ClosedRange<Int>] = []
+    for n in Set(numbers).sorted() {
+        if let last = runs.last, last.upperBound + 1 == n { runs[runs.count - 1] = last.lowerBound...n } else { runs.append(n...n) }
+    }
+    return runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", ")
+}
+
+/// Cells by their indices (from 0), as numbered for the student: "cell 3", "cells 1–6, 9".
+func cellList(_ indices: [Int]) -> String {
+    (indices.count == 1 ? "cell " : "cells ") + numberRanges(indices.map { $0 + 1 })
 }
 
 /// Text without ANSI escape sequences (for transcripts).

@@ -133,21 +133,26 @@ final class NotebookTests: XCTestCase {
         try notebook.load(file.path)
         try notebook.go(to: 2)
         XCTAssertEqual(notebook.runNext(), .failed("'est' is not defined"))
-        XCTAssertTrue(written.last?.hasSuffix("hint: 'est' is defined in cell 2, which has not run: :goto 2 runs it, then :goto 3 runs this cell again") ?? false,
+        // Cell 1 has not run either: running cell 2 alone would fail on `a`.
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'est' is defined in cell 2; cells 1–2 have not run: :goto 1, then Enter runs them in order") ?? false,
                       written.last ?? "")
         notebook.execute("a")
-        XCTAssertTrue(written.last?.hasSuffix("hint: 'a' is defined in cell 1, which has not run: :goto 1 runs it") ?? false, "typed: \(written.last ?? "")")
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'a' is defined in cell 1; cells 1–2 have not run: :goto 1, then Enter runs them in order") ?? false,
+                      "typed: \(written.last ?? "")")
         notebook.execute("c")
         XCTAssertTrue(written.last?.hasSuffix("hint: 'c' is defined in cell 4, further on in the lesson") ?? false, written.last ?? "")
         notebook.execute("inner")
         XCTAssertFalse(written.last?.contains("defined in cell") ?? true, "a local of a function's body is not the lesson's: \(written.last ?? "")")
         notebook.execute("esst")
         XCTAssertFalse(written.last?.contains("defined in cell") ?? true, "no cell defines a typo")
-        // Once the cell has run, its names are defined; a cell that stopped at an error says so.
+        // Once the cell has run, its names are defined; with only the defining cell missing,
+        // the hint is to run it; a cell that stopped at an error says so.
         try notebook.go(to: 0)
         XCTAssertEqual(notebook.runNext(), .ok)
         try notebook.go(to: 2)
         XCTAssertEqual(notebook.runNext(), .failed("'est' is not defined"))
+        XCTAssertTrue(written.last?.hasSuffix("hint: 'est' is defined in cell 2, which has not run: :goto 2 runs it, then :goto 3 runs this cell again") ?? false,
+                      written.last ?? "")
         try text.replacingOccurrences(of: "func est", with: "zz\nfunc est").write(to: file, atomically: true, encoding: .utf8)
         try notebook.reload()
         try notebook.go(to: 1)
@@ -156,12 +161,117 @@ final class NotebookTests: XCTestCase {
         XCTAssertTrue(written.last?.hasSuffix("hint: 'est' is defined in cell 2, which stopped at an error: :goto 2 runs it") ?? false, written.last ?? "")
         // A variable forgotten by :reset is back to not run.
         notebook.reset()
+        try notebook.go(to: 1)
         notebook.execute("a")
         XCTAssertTrue(written.last?.hasSuffix("hint: 'a' is defined in cell 1, which has not run: :goto 1 runs it") ?? false, written.last ?? "")
 
         XCTAssertEqual(["let est = 1", "var est=1", "func est(", "let  est"].map { Lesson.Cell(prose: "", code: $0, line: 1).defines("est") }, [true, true, true, true])
         XCTAssertEqual(["let estimate = 1", "  let est = 1", "print(est)", "// let est", "let e = est"].map { Lesson.Cell(prose: "", code: $0, line: 1).defines("est") },
                        [false, false, false, false, false])
+    }
+
+    /// The student's chain: after `:goto 7` in lesson 2, cell 10 failed on `estimate` (cell 2),
+    /// `:goto 2` then on `W` (cell 1), `:goto 10` on `M` (cell 3). With cells before the
+    /// defining one not run, the hint runs them all from the first, and following it works.
+    func testAHintForASkippedCellLeadsToAStateThatWorks() throws {
+        let text = "# Chain\n\n```swift\nlet w = 2\n```\n\n```swift\nfunc est() -> Int { return w * 3 }\n```\n\n```swift\nlet m = 4\n```\n\n"
+            + "```swift\nlet other = 5\n```\n\n```swift\nprint(est() + m)\n```\n"
+        let file = directory.appendingPathComponent("chain.md")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        var written: [String] = []
+        let notebook = Notebook(session: Session(output: { written.append($0) }), write: { written.append($0) })
+        try notebook.load(file.path)
+        try notebook.go(to: 3)
+        XCTAssertEqual(notebook.runNext(), .ok)
+        XCTAssertEqual(notebook.runNext(), .failed("'est' is not defined"))
+        XCTAssertTrue(written.contains { $0.hasSuffix("hint: 'est' is defined in cell 2; cells 1–3 have not run: :goto 1, then Enter runs them in order") },
+                      written.joined(separator: "\n"))
+        // Following the hint: :goto 1, then Enter to the end; nothing fails.
+        try notebook.go(to: 0)
+        XCTAssertEqual(notebook.runRest(), .ok)
+        XCTAssertTrue(written.contains("10"), written.joined(separator: "\n"))
+        // The cells not run need not be next to each other.
+        notebook.reset()
+        try notebook.load(file.path)
+        try notebook.go(to: 2)
+        XCTAssertEqual(notebook.runNext(), .ok)
+        try notebook.go(to: 4)
+        XCTAssertEqual(notebook.runNext(), .failed("'est' is not defined"))
+        XCTAssertTrue(written.contains { $0.hasSuffix("hint: 'est' is defined in cell 2; cells 1–2, 4 have not run: :goto 1, then Enter runs them in order") },
+                      written.joined(separator: "\n"))
+        XCTAssertEqual(cellList([0, 1, 2, 5, 7, 8]), "cells 1–3, 6, 8–9")
+        XCTAssertEqual(cellList([4]), "cell 5")
+    }
+
+    /// The end of a lesson is said as its last cell finishes, with the cells that did not run
+    /// or stopped at an error; Enter after it is a short reminder, not the ending again.
+    func testTheEndOfALessonSaysWhatDidNotRunOrFailed() throws {
+        var written: [String] = []
+        let notebook = Notebook(session: Session(output: { _ in }), write: { written.append($0) })
+        try notebook.load(directory.appendingPathComponent("lesson.md").path)
+        try notebook.go(to: 1)
+        XCTAssertEqual(notebook.runNext(), .ok)
+        XCTAssertFalse(written.contains { $0.contains("The end.") }, "not before the last cell")
+        XCTAssertNotEqual(notebook.runNext(), .ok)
+        XCTAssertEqual(written.last, "The end.\n\n(In this lesson, cell 1 did not run; cell 3 stopped at an error.)", "right after the last cell")
+        XCTAssertEqual(notebook.runNext(), .ok)
+        XCTAssertEqual(written.last, "The lesson is done: `:goto N` runs cell N again.")
+        XCTAssertEqual(written.filter { $0.contains("The end.") }.count, 1, "said once")
+        // Without closing prose; a cell that shows an error on purpose is not a failure.
+        let text = "# E\n\n```swift\nlet a = 1\n```\n\n```swift error\na + zz\n```\n\n```swift\nlet b = 2\n```\n\n```swift\nprint(b)\n```\n"
+        let file = directory.appendingPathComponent("e.md")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        try notebook.load(file.path)
+        try notebook.go(to: 1)
+        XCTAssertEqual(notebook.runRest(), .ok)
+        XCTAssertEqual(written.last, "End of the lesson (cell 1 did not run).")
+        try notebook.go(to: 0)
+        XCTAssertEqual(notebook.runRest(), .ok)
+        XCTAssertEqual(written.last, "End of the lesson.")
+        XCTAssertEqual(notebook.runRest(), .ok, ":run at the end")
+        XCTAssertEqual(written.last, "The lesson is done: `:goto N` runs cell N again.")
+    }
+
+    /// A lesson's heading precedes the first of its cells in the transcript, whichever that
+    /// is: lesson 2 started at cell 2 after lesson 1 was under lesson 1's heading. Markdown and
+    /// Jupyter alike.
+    func testEachLessonsCellsInTheTranscriptAreUnderItsHeading() throws {
+        for (name, title) in [("01-first.md", "Lesson 1: First"), ("02-second.md", "Lesson 2: Second")] {
+            try "# \(title)\n\nIntro.\n\n```swift\nprint(\"\(name) one\")\n```\n\nMiddle.\n\n```swift\nprint(\"\(name) two\")\n```\n"
+                .write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let notebook = Notebook(session: Session(output: { _ in }), write: { _ in })
+        try notebook.load(directory.appendingPathComponent("01-first.md").path)
+        XCTAssertEqual(notebook.runRest(), .ok)
+        try notebook.load(directory.appendingPathComponent("02-second.md").path)
+        try notebook.go(to: 1)
+        XCTAssertEqual(notebook.runNext(), .ok)
+        notebook.execute("print(\"typed\")")
+        // Back to lesson 1, from its second cell: a new section under its heading.
+        try notebook.load(directory.appendingPathComponent("01-first.md").path)
+        try notebook.go(to: 1)
+        XCTAssertEqual(notebook.runNext(), .ok)
+
+        let markdown = directory.appendingPathComponent("t.md").path
+        try notebook.save(to: markdown)
+        let text = try String(contentsOfFile: markdown, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("# Transcript: Lessons 1–2\n"), text)
+        let order = ["# Lesson 1: First", "Intro.", "01-first.md one", "Middle.", "01-first.md two",
+                     "# Lesson 2: Second\n\nMiddle.", "02-second.md two", "typed", "# Lesson 1: First\n\nMiddle.", "01-first.md two"]
+        var rest = text[...]
+        for piece in order {
+            guard let found = rest.range(of: piece) else { return XCTFail("\(piece) not in order in:\n\(text)") }
+            rest = rest[found.upperBound...]
+        }
+        XCTAssertEqual(text.components(separatedBy: "# Lesson 1: First").count - 1, 2, "once for each section: \(text)")
+
+        let ipynb = directory.appendingPathComponent("t.ipynb").path
+        try notebook.save(to: ipynb)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ipynb))) as? [String: Any]
+        let cells = (json?["cells"] as? [[String: Any]] ?? []).map { ($0["cell_type"] as? String ?? "", ($0["source"] as? [String] ?? []).joined()) }
+        let second = try XCTUnwrap(cells.firstIndex { $0 == ("code", "print(\"02-second.md two\")") }, "\(cells)")
+        XCTAssertEqual(cells[second - 1].0, "markdown")
+        XCTAssertTrue(cells[second - 1].1.hasPrefix("# Lesson 2: Second\n"), "\(cells)")
     }
 
     /// The end of a lesson points to the next lesson, drawn from the lesson files; the last

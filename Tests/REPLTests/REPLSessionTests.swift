@@ -52,6 +52,22 @@ final class REPLSessionTests: XCTestCase {
         XCTAssertEqual(Command.all.first { $0.name == "prev" }?.doc, "run again the cell that ran last", ":help says what it does")
     }
 
+    /// The end of the lesson comes right after the last cell's output, not at one more Enter;
+    /// Enter at [done] then only reminds, and `:prev` (the last cell again) ends it again.
+    func testTheEndComesWithTheLastCell() throws {
+        let repl = try repl()
+        try repl.handle("")
+        XCTAssertFalse(shown.contains("End of the lesson."), "\(shown)")
+        try repl.handle("")
+        XCTAssertEqual(Array(shown.suffix(2)), ["two", "End of the lesson."])
+        XCTAssertEqual(repl.prompt, "normlab [done]> ")
+        try repl.handle("")
+        XCTAssertEqual(shown.last, "The lesson is done: `:goto N` runs cell N again.")
+        XCTAssertEqual(shown.filter { $0 == "End of the lesson." }.count, 1, "\(shown)")
+        try repl.handle(":goto 2")
+        XCTAssertEqual(Array(shown.suffix(2)), ["two", "End of the lesson."], "cell 1 ran before: \(shown)")
+    }
+
     /// The welcome screen's two columns of keys line up, within 80 columns.
     func testTheWelcomeScreenIsAlignedWithin80Columns() {
         let lines = REPL.welcomeText.split(separator: "\n", omittingEmptySubsequences: false)

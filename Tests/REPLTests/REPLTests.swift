@@ -117,14 +117,49 @@ final class ScriptedREPLTests: XCTestCase {
     }
 
     /// The student's path through lesson 2: from cell 7 to the end. Cell 10 names the skipped
-    /// cell that defines `estimate`; the end points to lesson 3; `:prev` runs cell 10 again.
+    /// cell that defines `estimate` and, as cells 1–6 have not run, to run them from cell 1
+    /// (running cell 2 alone failed on `W` of cell 1, then cell 10 on `M` of cell 3); the end
+    /// comes right after cell 10, says what did not run or failed, and points to lesson 3;
+    /// Enter at [done] does not say it again; `:prev` runs cell 10 again; following the hint,
+    /// the lesson runs to its end without an error.
     func testSkippingAheadToTheEndOfLesson2() throws {
-        let result = try runPiped(["lesson", "2"], input: ":goto 7\n\n\n\n\n:prev\n")
-        XCTAssertTrue(result.output.contains("hint: 'estimate' is defined in cell 2, which has not run: :goto 2 runs it, then :goto 10 runs this cell again"),
+        let result = try runPiped(["lesson", "2"], input: ":goto 7\n\n\n\n\n:prev\n:goto 1\n" + String(repeating: "\n", count: 9))
+        XCTAssertTrue(result.output.contains("hint: 'estimate' is defined in cell 2; cells 1–6 have not run: :goto 1, then Enter runs them in order"),
                       result.output)
-        let end = try XCTUnwrap(result.output.range(of: "Next: `:load 3` opens Lesson 3: AdaIN, formula (2)."), result.output)
-        XCTAssertTrue(result.output[end.upperBound...].contains("── cell 10 of 10"), ":prev after the end runs the last cell again: \(result.output)")
-        XCTAssertFalse(result.output[end.upperBound...].contains("── cell 9 of 10"), result.output)
+        let ending = "End of the lesson (cells 1–6 did not run; cell 10 stopped at an error).\n\nNext: `:load 3` opens Lesson 3: AdaIN, formula (2).\n"
+        let end = try XCTUnwrap(result.output.range(of: "runs them in order\n" + ending), "the end, right after cell 10's error: \(result.output)")
+        let after = result.output[end.upperBound...]
+        XCTAssertTrue(after.hasPrefix("The lesson is done: `:goto N` runs cell N again, `:load 3` opens the next.\n\n── cell 10 of 10"),
+                      "Enter at [done], then :prev, the last cell again: \(after)")
+        let rerun = try XCTUnwrap(result.output.range(of: "── cell 1 of 10", options: .backwards), result.output)
+        let followed = result.output[rerun.lowerBound...]
+        XCTAssertFalse(followed.contains("\nerror: "), "following the hint, nothing fails: \(followed)")
+        XCTAssertTrue(followed.hasSuffix("End of the lesson.\n\nNext: `:load 3` opens Lesson 3: AdaIN, formula (2).\n"), String(followed.suffix(300)))
+    }
+
+    /// The student's transcript: lesson 1, then lesson 2 from cell 7. Lesson 2's cells come
+    /// under its own heading (written with cell 1's prose, which did not run), in Markdown and
+    /// in Jupyter.
+    func testATranscriptOfALessonStartedFurtherOnHasItsHeading() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("transcript-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (markdown, ipynb) = (folder.appendingPathComponent("t.md").path, folder.appendingPathComponent("t.ipynb").path)
+        let result = try runPiped(["repl"], input: ":load 1\n:run\n:load 2\n:goto 7\n:save \(markdown)\n:save \(ipynb)\n")
+        XCTAssertEqual(result.status, 0, result.output)
+        let text = try String(contentsOfFile: markdown, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("# Transcript: Lessons 1–2\n"), text)
+        let lesson1 = try XCTUnwrap(text.range(of: "\n# Lesson 1: "), text)
+        let lesson2 = try XCTUnwrap(text.range(of: "\n# Lesson 2: "), text)
+        let cell7 = try XCTUnwrap(text.range(of: "var drifting = randn(48, 24)"), text)
+        XCTAssertTrue(lesson1.upperBound < lesson2.lowerBound && lesson2.upperBound < cell7.lowerBound, text)
+        XCTAssertFalse(text[lesson1.upperBound..<lesson2.lowerBound].contains("var drifting"), "no cell of lesson 2 under lesson 1: \(text)")
+
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ipynb))) as? [String: Any]
+        let sources = (json?["cells"] as? [[String: Any]] ?? []).map { ($0["source"] as? [String] ?? []).joined() }
+        let heading2 = try XCTUnwrap(sources.firstIndex { $0.hasPrefix("# Lesson 2: ") }, "\(sources)")
+        let code7 = try XCTUnwrap(sources.firstIndex { $0.contains("var drifting = randn(48, 24)") }, "\(sources)")
+        XCTAssertEqual(heading2, code7 - 1, "the heading opens the Markdown cell just before cell 7")
     }
 
     /// Issue 17 item 6 and 18 item 10: into a pipe, each line is written when it is printed,
