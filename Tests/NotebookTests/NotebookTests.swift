@@ -110,9 +110,12 @@ final class NotebookTests: XCTestCase {
         XCTAssertTrue(screen.contains("[2. 4. 6.]"), screen.joined(separator: "\n"))
         XCTAssertEqual(notebook.runNext(), .ok)
         XCTAssertEqual(notebook.runNext(), .failed("check failed: the sum is seven"))
-        // The error points into the lesson file, line 19, under the call.
-        XCTAssertTrue(screen.last!.contains("lesson.md:19:6"), screen.last!)
-        XCTAssertTrue(screen.last!.contains("19 │ check(a.sum().item() == 7"), screen.last!)
+        // The error points into the lesson file, line 19, under the call; the end of the
+        // lesson follows it.
+        let error = screen[screen.count - 2]
+        XCTAssertTrue(error.contains("lesson.md:19:6"), error)
+        XCTAssertTrue(error.contains("19 │ check(a.sum().item() == 7"), error)
+        XCTAssertEqual(screen.last, "The end.\n\n(In this lesson, cell 3 stopped at an error.)")
         XCTAssertTrue(notebook.outline.contains("▶") == false, "past the last cell")
         try notebook.go(to: 0)
         XCTAssertTrue(notebook.outline.hasPrefix("▶ 1"))
