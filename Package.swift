@@ -120,7 +120,7 @@ let package = Package(
         // Messages and signatures against fixed vectors; the kernel under jupyter_client and
         // nbclient where Python has them (the scripts are read from the checkout).
         // Seeded programs through the interpreter and the REPL's piped mode (issue 17).
-        .testTarget(name: "FuzzTests", dependencies: ["REPL", "Notebook", "Library", "Script", "Engine"]),
+        .testTarget(name: "FuzzTests", dependencies: ["REPL", "Notebook", "Library", "Script", "Engine", "SIMDKernels"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "normlab"], exclude: ["Python"]),
     ] + avx512Targets
 )

@@ -5,6 +5,7 @@ import Library
 import Notebook
 import REPL
 import Script
+import SIMDKernels
 import Synchronization
 import XCTest
 #if canImport(Glibc)
@@ -35,10 +36,12 @@ final class FuzzTests: XCTestCase {
     static let cellDeadline: UInt64 = 300_000_000
     /// How long an interrupted program may take to stop before it counts as a hang. Ctrl-C is
     /// meant to answer within 100 ms in a release build; a debug build is slower, and the
-    /// largest latency seen is printed. The bound is wall time on a machine that may be running
-    /// other work: a program that stopped in 3 ms alone once took over 2 s beside another job
-    /// on the 2 cores, so the bound is 5 s; a program that ignores the flag never stops.
-    static let hangGrace: UInt64 = 5_000_000_000
+    /// largest latency seen is printed. `train_gan` finishes its iteration on Ctrl-C (so that
+    /// what it keeps is a whole step), and the portable configuration compiles its kernels
+    /// unoptimised in a debug build (it may have no unsafe flags): there one iteration of lesson
+    /// 5's checking preset takes 2 s alone and 4 s with the other core busy, against 0.2 s with
+    /// the CPU's kernels. A program that ignores the flag never stops, whichever the bound.
+    static let hangGrace: UInt64 = vectorInstructions == "AVX2" ? 2_000_000_000 : 10_000_000_000
 
     func testSeededProgramsAllAnswerAndStopWhenInterrupted() throws {
         let environment = ProcessInfo.processInfo.environment
