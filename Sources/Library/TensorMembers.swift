@@ -105,7 +105,7 @@ let pytorchFunctionNames: [String: String] = {
 /// builtin function of that name, or the nearest member name.
 func missingMemberHint(_ name: String) -> String? {
     if let counterpart = pytorchMemberNames[name] { return "PyTorch's .\(name) \(counterpart)" }
-    if let function = builtins.first(where: { $0.name == name }) {
+    if let function = Session.builtinsByName[name] {
         let more = function.signature.parameters.count > 1 ? ", …" : ""
         return "\(name) is a function here: \(name)(x\(more))"
     }

@@ -255,13 +255,7 @@ public func wrapText(_ text: String, width: Int) -> String {
 /// source line `source` broken into rows) that holds its column: which row, and the line
 /// with the caret at its column there. Nil when `line` is not a caret line.
 func caretRow<S: StringProtocol>(_ line: S, under source: S, wrappedAs wrapped: [String]) -> (row: Int, line: String)? {
-    let plain = { (text: String) -> [Character] in
-        var result: [Character] = [], escaping = false
-        for c in text {
-            if c == "\u{1B}" { escaping = true } else if escaping { if c.isLetter { escaping = false } } else { result.append(c) }
-        }
-        return result
-    }
+    let plain = { (text: String) in Array(stripEscapes(text)) }
     let caretLine = plain(String(line)), original = plain(String(source))
     guard let bar = caretLine.firstIndex(of: "│"), let column = caretLine.firstIndex(where: { $0 == "^" }),
           caretLine[(bar + 1)..<column].allSatisfy({ $0 == " " }) else { return nil }

@@ -408,6 +408,11 @@ public struct Parser {
 
     // arguments → (argument ("," argument)* ","?)?
     // argument → (IDENT ":")? expression
+    /// Python's `x[1:3]`: the form it takes here.
+    static func sliceError(at location: Location) -> ScriptError {
+        ScriptError(.syntax, "a slice is a range here, not ':'", at: location, hint: "x[1..<3, :] takes rows 1 and 2 and every column")
+    }
+
     mutating func arguments(closing: Symbol, _ context: String) throws -> [Argument] {
         var result: [Argument] = []
         while !check(closing) {
@@ -418,7 +423,7 @@ public struct Parser {
             if closing == .rightBracket, check(.colon) {
                 let whole = advance()
                 guard check(.comma) || check(closing) else {
-                    throw ScriptError(.syntax, "a slice is a range here, not ':'", at: whole.location, hint: "x[1..<3, :] takes rows 1 and 2 and every column")
+                    throw Parser.sliceError(at: whole.location)
                 }
                 result.append(Argument(label: nil, value: .wholeAxis(whole.location)))
                 if match(.comma) == nil { break }
@@ -431,7 +436,7 @@ public struct Parser {
             }
             let value = try expression()
             if closing == .rightBracket, label == nil, check(.colon) {
-                throw ScriptError(.syntax, "a slice is a range here, not ':'", at: current.location, hint: "x[1..<3, :] takes rows 1 and 2 and every column")
+                throw Parser.sliceError(at: current.location)
             }
             if label == nil, case .variable(let name, _) = value, check(.assign) {
                 throw ScriptError(.syntax, "a label is followed by ':' here, not '='", at: current.location, hint: "a label takes ':' as in Swift: \(name): 1, not \(name)=1")
